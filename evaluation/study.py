@@ -1,0 +1,212 @@
+"""The ``Study`` object: every source of a study, loaded, mapped and pseudonymised.
+
+Notebooks and CLI verbs get their tables from here by source name, never by opening files.
+Each table's index is the data row in its raw file (1-based, header not counted), so any value
+shown can be traced back to the export it came from.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputFileError, ParameterError
+from .manifest import Manifest, load_manifest
+from .privacy import Pseudonymiser, load_pseudonym_key
+from .readers import read_table
+from .validation import empty_quarantine, resolve_duplicates
+
+ALL_INSTITUTIONS = (None, "", "all", "All", "ALL")
+
+
+class Study:
+    """A loaded study. Tables are read lazily, once, and cached.
+
+    Parameters
+    ----------
+    manifest : Manifest or path to ``study.yaml`` (or its folder)
+    institution : str or None
+        Restrict every table to one institution (``None`` or ``"all"``: the whole study).
+
+    Examples
+    --------
+    >>> study = Study.load("data_synthetic/study.yaml")          # doctest: +SKIP
+    >>> study.table("residents").shape                            # doctest: +SKIP
+    """
+
+    def __init__(self, manifest, institution: str | None = None, *, _cache=None):
+        self.manifest: Manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
+        self._cache = _cache if _cache is not None else {}
+        self.institution = None if institution in ALL_INSTITUTIONS else str(institution)
+        if self.institution is not None:
+            known = self.institutions()
+            if self.institution not in known:
+                raise ParameterError(
+                    f"Institution {self.institution!r} is not in study {self.name!r}. "
+                    f"Known institutions: {', '.join(known)} (or 'all').")
+
+    @classmethod
+    def load(cls, path, institution: str | None = None) -> "Study":
+        """Load ``study.yaml`` (or a study folder). A relative path that does not exist from
+        the working directory is also looked for one level up, so that a notebook opened in
+        ``notebooks/`` finds ``data_synthetic/study.yaml`` as it does from the repository root."""
+        path = Path(path)
+        if not path.is_absolute() and not path.exists() and (Path("..") / path).exists():
+            path = Path("..") / path
+        return cls(load_manifest(path), institution)
+
+    # -- what the study is -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def root(self) -> Path:
+        return self.manifest.root
+
+    @property
+    def source_names(self) -> list[str]:
+        return list(self.manifest.sources)
+
+    @property
+    def id_column(self) -> str:
+        return self.manifest.id_column
+
+    @property
+    def institution_column(self) -> str:
+        return self.manifest.institution_column
+
+    def subset(self, institution: str | None) -> "Study":
+        """The same study restricted to one institution (shares the loaded tables)."""
+        return Study(self.manifest, institution, _cache=self._cache)
+
+    def institutions(self) -> list[str]:
+        """Every institution named in any source, sorted."""
+        names: set[str] = set()
+        for source in self.source_names:
+            df = self._loaded(source)["table"]
+            if self.institution_column in df.columns:
+                names.update(df[self.institution_column].dropna().astype(str).unique())
+        return sorted(names)
+
+    # -- tables -------------------------------------------------------------------------------
+    def table(self, source: str) -> pd.DataFrame:
+        """The loaded table of one source (a copy; restricted to the institution if one is set)."""
+        df = self._loaded(source)["table"]
+        return self._restrict(df).copy()
+
+    __getitem__ = table
+
+    def quarantine(self) -> pd.DataFrame:
+        """Every row that was read but not used, with file, row, column, value and rule."""
+        frames = [self._loaded(s)["quarantine"] for s in self.source_names]
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else empty_quarantine()
+
+    def load_report(self) -> pd.DataFrame:
+        """A row per source: rows read = rows used + rows quarantined."""
+        rows = []
+        for name, spec in self.manifest.sources.items():
+            loaded = self._loaded(name)
+            rows.append({
+                "source": name,
+                "file": spec.file.name,
+                "instrument": ", ".join(spec.instruments) or "(plain table)",
+                "kind": spec.kind,
+                "rows_read": loaded["rows_read"],
+                "rows_used": len(loaded["table"]),
+                "rows_quarantined": len(loaded["quarantine"]),
+                "columns": loaded["table"].shape[1],
+            })
+        return pd.DataFrame(rows)
+
+    def person_table(self) -> pd.DataFrame:
+        """One row per person: the columns of every source keyed one row per person, joined.
+
+        Sources are joined in manifest order on the id column; a column that several sources
+        carry (such as the institution) is taken from the first source that has a value.
+        """
+        merged = None
+        for name in self.source_names:
+            df = self._loaded(name)["table"]
+            if self.id_column not in df.columns or df[self.id_column].duplicated().any():
+                continue
+            df = df.reset_index(drop=True)
+            if merged is None:
+                merged = df
+                continue
+            shared = [c for c in df.columns if c in merged.columns and c != self.id_column]
+            merged = merged.merge(df, on=self.id_column, how="outer", suffixes=("", "__other"))
+            for col in shared:
+                merged[col] = merged[col].combine_first(merged.pop(f"{col}__other"))
+        if merged is None:
+            raise ParameterError(f"Study {self.name!r} has no source with one row per "
+                                 f"{self.id_column!r}, so there is no person table.")
+        return self._restrict(merged).reset_index(drop=True)
+
+    # -- loading --------------------------------------------------------------------------------
+    def _loaded(self, source: str) -> dict:
+        if source not in self.manifest.sources:
+            raise ParameterError(f"Study {self.name!r} has no source {source!r}. Its sources: "
+                                 f"{', '.join(self.source_names)}.")
+        if source not in self._cache:
+            self._cache[source] = self._load_source(source)
+        return self._cache[source]
+
+    def _load_source(self, source: str) -> dict:
+        spec = self.manifest.sources[source]
+        raw = read_table(spec.file, **spec.read)
+        rows_read = len(raw)
+        absent = [c for c in spec.columns if c not in raw.columns]
+        if absent:
+            raise InputFileError(spec.file, f"column(s) {absent} named under `columns:` for source "
+                                 f"{source!r} are not in the file.",
+                                 expected=f"one of the file's columns {list(raw.columns)}")
+        df = raw.rename(columns=spec.columns)
+        df.index = pd.RangeIndex(1, rows_read + 1, name="row")
+        quarantine = empty_quarantine()
+        if spec.unique:
+            absent = [c for c in spec.unique if c not in df.columns]
+            if absent:
+                raise InputFileError(spec.file, f"unique key column(s) {absent} of source "
+                                     f"{source!r} are not in the file.")
+            df, quarantine = resolve_duplicates(df, list(spec.unique), source=source,
+                                                file=spec.file.name, order_by="submitted")
+        df = self._pseudonymise(df)
+        return {"table": df, "quarantine": quarantine, "rows_read": rows_read}
+
+    def _pseudonymise(self, df: pd.DataFrame) -> pd.DataFrame:
+        columns = [c for c in self.manifest.pseudonymise if c in df.columns]
+        if not columns:
+            return df
+        pseudonymiser = self._cache.get("__pseudonymiser__")
+        if pseudonymiser is None:
+            pseudonymiser = Pseudonymiser(load_pseudonym_key(self.manifest.pseudonym_key_file))
+            self._cache["__pseudonymiser__"] = pseudonymiser
+        df = df.copy()
+        for col in columns:
+            df[col] = pseudonymiser(df[col])
+        return df
+
+    def _restrict(self, df: pd.DataFrame) -> pd.DataFrame:
+        if self.institution is None:
+            return df
+        if self.institution_column in df.columns:
+            return df[df[self.institution_column].astype(str) == self.institution]
+        if self.id_column in df.columns:
+            return df[df[self.id_column].isin(self._institution_ids())]
+        return df
+
+    def _institution_ids(self) -> set:
+        ids: set = set()
+        for source in self.source_names:
+            df = self._loaded(source)["table"]
+            if {self.id_column, self.institution_column} <= set(df.columns):
+                mask = df[self.institution_column].astype(str) == self.institution
+                ids.update(df.loc[mask, self.id_column].dropna())
+        return ids
+
+
+def load_study(path, institution: str | None = None) -> Study:
+    """Shorthand for ``Study.load``."""
+    return Study.load(path, institution)
