@@ -1,0 +1,96 @@
+"""The ``ipeval`` command: a thin layer over the functions notebooks call.
+
+Exit codes (shared/DESIGN.md): 0 success; 1 finished but found problems; 2 bad usage or
+unusable input, with a one-paragraph message and no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import IpevalError
+
+EXAMPLES = {
+    "synth": "example:\n  ipeval synth data_synthetic --persons 800 --institutions 6 --seed 2026\n"
+             "  ipeval synth /tmp/big --persons 100000 --effect-goal 0.1 --effect-chaos -0.3",
+    "run": "example:\n  ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml "
+           "--out reports/overview\n  ipeval run notebooks/study_overview.ipynb -p institution "
+           "Karlsborg --show-code",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipeval", description="Evaluate individual care plans (IP) with parameterized "
+        "notebooks. Each verb has --help with an example.")
+    parser.add_argument("--version", action="version", version=f"ipeval {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    def verb(name, help_text):
+        return verbs.add_parser(name, help=help_text, description=help_text,
+                                epilog=EXAMPLES.get(name),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = verb("synth", "write a complete synthetic study (all sources, study.yaml, ground_truth.json)")
+    p.add_argument("out", type=Path, help="folder to write the study into")
+    p.add_argument("--persons", type=int, default=800, help="number of persons (default 800)")
+    p.add_argument("--institutions", type=int, default=6, help="number of institutions (default 6)")
+    p.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    p.add_argument("--effect-goal", type=float, default=0.12,
+                   help="true effect of IP on goal retention, risk difference (default 0.12)")
+    p.add_argument("--effect-chaos", type=float, default=-0.35,
+                   help="true effect of IP on daily chaos, 1-5 item scale (default -0.35)")
+    p.set_defaults(func=_synth)
+
+    p = verb("run", "execute one notebook with papermill, then write its HTML report")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="notebook parameter (repeatable)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default reports/<notebook name>)")
+    p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.set_defaults(func=_run)
+    return parser
+
+
+def _synth(args) -> int:
+    from .synthetic import SyntheticConfig, write_study
+    cfg = SyntheticConfig(persons=args.persons, institutions=args.institutions, seed=args.seed,
+                          effect_goal=args.effect_goal, effect_chaos=args.effect_chaos)
+    truth = write_study(args.out, cfg)
+    rows = sum(f["rows"] for f in truth["files"].values())
+    print(f"Wrote synthetic study to {args.out}: {len(truth['files'])} files, {rows} rows, "
+          f"{len(truth['planted_problems'])} planted problems. Manifest: {args.out / 'study.yaml'}; "
+          f"truth: {args.out / 'ground_truth.json'}.")
+    return 0
+
+
+def _run(args) -> int:
+    from .execution import run_notebook
+    params = dict(args.parameter)
+    out = args.out or Path("reports") / args.notebook.stem
+    result = run_notebook(args.notebook, params, out, show_code=args.show_code,
+                          timeout=args.timeout)
+    print(f"Executed {args.notebook} in {result.seconds:.1f} s.\n"
+          f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except IpevalError as exc:
+        print(f"ipeval {args.verb}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ipeval: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

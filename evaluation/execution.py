@@ -1,0 +1,187 @@
+"""Run one notebook with papermill and render it: the engine of ``ipeval run`` and of batches.
+
+papermill only warns about parameters the notebook does not declare (papermill #818) and passes
+values through untyped; here an unknown name or a value of the wrong type stops the run before
+a kernel starts.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import os
+import shutil
+import tempfile
+
+import nbformat
+import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert import HTMLExporter
+from traitlets import CaselessStrEnum
+
+from .errors import InputFileError, NotebookFailed, OutputError, ParameterError
+
+_NONE_WORDS = {"none", "null", "~"}
+_TRUE_WORDS = {"true", "yes", "1"}
+_FALSE_WORDS = {"false", "no", "0"}
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel reached over Unix sockets instead of TCP.
+
+    ipykernel 7 warns that a TCP kernel sends code and outputs unencrypted; with health data on
+    shared compute nodes no other user of the node should be able to connect. The sockets live
+    in a private temporary folder (mode 0700), not in the working directory.
+    """
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._socket_dir = None
+        if self.transport == "ipc":
+            self._socket_dir = tempfile.mkdtemp(prefix="ipeval-kernel-")
+            self.ip = os.path.join(self._socket_dir, "kernel")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._socket_dir:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+@dataclass
+class RunResult:
+    notebook: Path
+    executed: Path
+    html: Path | None
+    parameters: dict
+    seconds: float
+    log: Path
+    extra: dict = field(default_factory=dict)
+
+
+def notebook_parameters(notebook) -> dict:
+    """The ``parameters`` cell of a notebook: name -> {'default': ..., 'type': ...}."""
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise InputFileError(notebook, "notebook not found.")
+    try:
+        declared = pm.inspect_notebook(str(notebook))
+    except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
+        raise InputFileError(notebook, f"cannot read the notebook ({exc}).") from None
+    return {name: {"default": info.get("default"), "type": info.get("inferred_type_name") or "None"}
+            for name, info in declared.items()}
+
+
+def coerce_parameters(notebook, given: dict) -> dict:
+    """Check names against the notebook's ``parameters`` cell and convert text values (from the
+    command line) to the declared default's type. Raises ParameterError naming the problem."""
+    declared = notebook_parameters(notebook)
+    if not declared and given:
+        raise ParameterError(f"{notebook} has no cell tagged 'parameters', so it takes no "
+                             f"parameters; got {', '.join(given)}.")
+    unknown = [name for name in given if name not in declared]
+    if unknown:
+        raise ParameterError(
+            f"Unknown parameter(s) {', '.join(map(repr, unknown))} for {notebook}. It declares: "
+            + ", ".join(f"{n} ({d['type']}, default {d['default']})" for n, d in declared.items())
+            + ".")
+    return {name: _coerce(name, value, declared[name]["type"], notebook)
+            for name, value in given.items()}
+
+
+def _coerce(name: str, value, type_name: str, notebook) -> object:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in _NONE_WORDS and type_name in {"None", "str"}:
+        return None
+    try:
+        if type_name == "int":
+            return int(text)
+        if type_name == "float":
+            return float(text)
+        if type_name == "bool":
+            if text.lower() in _TRUE_WORDS | _FALSE_WORDS:
+                return text.lower() in _TRUE_WORDS
+            raise ValueError(text)
+        if type_name in {"list", "dict"}:
+            parsed = json.loads(text)
+            if type(parsed).__name__ != type_name:
+                raise ValueError(text)
+            return parsed
+    except (ValueError, json.JSONDecodeError):
+        raise ParameterError(f"Parameter {name!r} of {notebook} expects {type_name} (as its "
+                             f"default does); got {value!r}.") from None
+    return text
+
+
+def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
+                 show_code: bool = False, html: bool = True, timeout: float | None = None,
+                 kernel_name: str = "python3", cwd=None) -> RunResult:
+    """Execute ``notebook`` with ``parameters`` into ``out_dir``, then render HTML.
+
+    Raises NotebookFailed (exit 1) when a cell fails; the executed copy with the error is kept.
+    """
+    notebook = Path(notebook)
+    params = coerce_parameters(notebook, parameters or {})
+    out_dir = _writable_dir(out_dir)
+    executed = out_dir / notebook.name
+    log = out_dir / "run.log"
+    started = time.time()
+    status, error = "ok", None
+    try:
+        pm.execute_notebook(str(notebook), str(executed), parameters=params,
+                            kernel_name=kernel_name, progress_bar=False, log_output=False,
+                            execution_timeout=timeout, cwd=None if cwd is None else str(cwd),
+                            kernel_manager_class=IPCKernelManager)
+    except pm.PapermillExecutionError as exc:
+        status = "failed"
+        error = (f"{notebook} failed in cell {exc.cell_index} (execution count "
+                 f"{exc.exec_count}): {exc.ename}: {exc.evalue}. The executed notebook with "
+                 f"the error is kept at {executed}.")
+    except Exception as exc:  # kernel died, timeout, ... : papermill raises assorted types
+        status = "failed"
+        error = f"{notebook} could not be executed: {type(exc).__name__}: {exc}."
+    seconds = time.time() - started
+    _write_log(log, notebook, params, status, seconds, error)
+    if error:
+        raise NotebookFailed(error, executed_path=executed)
+    html_path = render_html(executed, out_dir / f"{notebook.stem}.html", show_code=show_code) if html else None
+    return RunResult(notebook, executed, html_path, params, seconds, log)
+
+
+def render_html(executed, target, *, show_code: bool = False) -> Path:
+    """The executed notebook as a standalone HTML report; code cells hidden unless asked."""
+    nb = nbformat.read(str(executed), as_version=4)
+    exporter = HTMLExporter(exclude_input=not show_code, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    target = Path(target)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _writable_dir(out_dir) -> Path:
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".ipeval-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"Cannot write to the output folder {out_dir}: "
+                          f"{exc.strerror or exc}. Give --out a folder you can write to.") from None
+    return out_dir
+
+
+def _write_log(log: Path, notebook: Path, params: dict, status: str, seconds: float, error) -> None:
+    entry = {"notebook": str(notebook), "parameters": params, "status": status,
+             "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - seconds)),
+             "seconds": round(seconds, 2), "error": error}
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
