@@ -6,6 +6,7 @@ a kernel starts.
 """
 from __future__ import annotations
 
+import ast
 import json
 import time
 from dataclasses import dataclass, field
@@ -21,9 +22,12 @@ from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from traitlets import CaselessStrEnum
 
+from . import errors
 from .errors import InputFileError, NotebookFailed, OutputError, ParameterError
 
 _NONE_WORDS = {"none", "null", "~"}
+_USAGE_ERRORS = {cls.__name__: cls for cls in vars(errors).values()
+                 if isinstance(cls, type) and issubclass(cls, errors.IpevalError) and cls.exit_code == 2}
 _TRUE_WORDS = {"true", "yes", "1"}
 _FALSE_WORDS = {"false", "no", "0"}
 
@@ -73,8 +77,20 @@ def notebook_parameters(notebook) -> dict:
         declared = pm.inspect_notebook(str(notebook))
     except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
         raise InputFileError(notebook, f"cannot read the notebook ({exc}).") from None
-    return {name: {"default": info.get("default"), "type": info.get("inferred_type_name") or "None"}
-            for name, info in declared.items()}
+    out = {}
+    for name, info in declared.items():
+        # papermill gives the default as source text and a type only from annotations; the
+        # type of the literal default is what the notebook's author meant.
+        text = info.get("default")
+        try:
+            default = ast.literal_eval(text) if isinstance(text, str) else text
+        except (ValueError, SyntaxError):
+            default = text
+        annotated = info.get("inferred_type_name")
+        type_name = annotated if annotated and annotated != "None" else (
+            "None" if default is None else type(default).__name__)
+        out[name] = {"default": default, "type": type_name}
+    return out
 
 
 def coerce_parameters(notebook, given: dict) -> dict:
@@ -120,6 +136,17 @@ def _coerce(name: str, value, type_name: str, notebook) -> object:
     return text
 
 
+def check_study_parameter(notebook, params: dict) -> None:
+    """Load the manifest the notebook will use before a kernel starts, so that a missing or
+    malformed study.yaml or a missing source file is a usage error (exit 2) naming the file,
+    not a failed cell."""
+    from .manifest import load_manifest
+    from .study import resolve_study_path
+    study = params.get("study", notebook_parameters(notebook).get("study", {}).get("default"))
+    if isinstance(study, str) and study:
+        load_manifest(resolve_study_path(study))
+
+
 def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
                  show_code: bool = False, html: bool = True, timeout: float | None = None,
                  kernel_name: str = "python3", cwd=None) -> RunResult:
@@ -129,11 +156,12 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
     """
     notebook = Path(notebook)
     params = coerce_parameters(notebook, parameters or {})
+    check_study_parameter(notebook, params)
     out_dir = _writable_dir(out_dir)
     executed = out_dir / notebook.name
     log = out_dir / "run.log"
     started = time.time()
-    status, error = "ok", None
+    status, error, usage_error = "ok", None, None
     try:
         pm.execute_notebook(str(notebook), str(executed), parameters=params,
                             kernel_name=kernel_name, progress_bar=False, log_output=False,
@@ -141,8 +169,9 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
                             kernel_manager_class=IPCKernelManager)
     except pm.PapermillExecutionError as exc:
         status = "failed"
+        usage_error = _USAGE_ERRORS.get(exc.ename)
         error = (f"{notebook} failed in cell {exc.cell_index} (execution count "
-                 f"{exc.exec_count}): {exc.ename}: {exc.evalue}. The executed notebook with "
+                 f"{exc.exec_count}): {exc.ename}: {str(exc.evalue).rstrip('.')}. The executed notebook with "
                  f"the error is kept at {executed}.")
     except Exception as exc:  # kernel died, timeout, ... : papermill raises assorted types
         status = "failed"
@@ -150,7 +179,12 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
     seconds = time.time() - started
     _write_log(log, notebook, params, status, seconds, error)
     if error:
-        raise NotebookFailed(error, executed_path=executed)
+        failed = NotebookFailed(error, executed_path=executed)
+        if usage_error is not None:
+            # The notebook stopped on one of ipeval's own input errors (an unknown institution,
+            # a bad manifest): that is bad usage, exit 2, as if the CLI had found it.
+            failed.exit_code = usage_error.exit_code
+        raise failed
     html_path = render_html(executed, out_dir / f"{notebook.stem}.html", show_code=show_code) if html else None
     return RunResult(notebook, executed, html_path, params, seconds, log)
 

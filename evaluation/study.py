@@ -50,10 +50,7 @@ class Study:
         """Load ``study.yaml`` (or a study folder). A relative path that does not exist from
         the working directory is also looked for one level up, so that a notebook opened in
         ``notebooks/`` finds ``data_synthetic/study.yaml`` as it does from the repository root."""
-        path = Path(path)
-        if not path.is_absolute() and not path.exists() and (Path("..") / path).exists():
-            path = Path("..") / path
-        return cls(load_manifest(path), institution)
+        return cls(load_manifest(resolve_study_path(path)), institution)
 
     # -- what the study is -------------------------------------------------------------------
     @property
@@ -205,6 +202,14 @@ class Study:
                 mask = df[self.institution_column].astype(str) == self.institution
                 ids.update(df.loc[mask, self.id_column].dropna())
         return ids
+
+
+def resolve_study_path(path) -> Path:
+    """``path`` as given, or one level up when it is relative and only exists there."""
+    path = Path(path)
+    if not path.is_absolute() and not path.exists() and (Path("..") / path).exists():
+        return Path("..") / path
+    return path
 
 
 def load_study(path, institution: str | None = None) -> Study:
