@@ -159,6 +159,9 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
     check_study_parameter(notebook, params)
     out_dir = _writable_dir(out_dir)
     executed = out_dir / notebook.name
+    if executed.resolve() == notebook.resolve():
+        raise OutputError(f"The output folder {out_dir} is the notebook's own folder: the executed "
+                          f"copy would overwrite {notebook}. Give --out another folder.")
     log = out_dir / "run.log"
     started = time.time()
     status, error, usage_error = "ok", None, None

@@ -71,6 +71,22 @@ class Manifest:
         return self.path.parent
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping: plain YAML keeps the last
+    one, so a second ``sources:`` would silently replace the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_manifest(path) -> Manifest:
     """Read and check ``study.yaml``; ``path`` may be the file or the study folder."""
     path = Path(path)
@@ -80,7 +96,7 @@ def load_manifest(path) -> Manifest:
         raise ManifestError(f"Study manifest not found: {path}. A study is a folder with a "
                             f"study.yaml that lists its sources (see README, 'Your own data').")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
@@ -113,7 +129,7 @@ def load_manifest(path) -> Manifest:
 
 
 def _check_keys(mapping: dict, allowed: set, where: str) -> None:
-    unknown = sorted(set(mapping) - allowed)
+    unknown = sorted(set(mapping) - allowed, key=str)
     if unknown:
         raise ManifestError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}. "
                             f"Allowed here: {', '.join(sorted(allowed))}.")
@@ -145,8 +161,8 @@ def _parse_sources(raw, root: Path, path: Path) -> dict:
         if not file.is_file():
             raise ManifestError(f"{where}: file {spec['file']!r} does not exist (looked for "
                                 f"{file}; paths are relative to the folder of study.yaml).")
-        instruments = spec.get("instrument") or ()
-        instruments = (instruments,) if isinstance(instruments, str) else tuple(instruments)
+        instruments = tuple(_string_list(spec.get("instrument") or [], f"sources.{name}.instrument",
+                                         path))
         kind = spec.get("kind", "questionnaire" if instruments else "table")
         if kind not in SOURCE_KINDS:
             raise ManifestError(f"{where}: kind {kind!r} is not one of {sorted(SOURCE_KINDS)}.")
@@ -154,6 +170,9 @@ def _parse_sources(raw, root: Path, path: Path) -> dict:
         if not isinstance(columns, dict):
             raise ManifestError(f"{where}: `columns:` must map raw names to canonical names.")
         read = spec.get("read") or {}
+        if not isinstance(read, dict):
+            raise ManifestError(f"{where}: `read:` must be a mapping such as "
+                                f"`{{sep: ';', encoding: cp1252}}`, got {read!r}.")
         _check_keys(read, READ_KEYS, f"{where}, read")
         sources[str(name)] = SourceSpec(
             name=str(name), file=file, instruments=instruments, kind=kind,

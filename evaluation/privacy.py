@@ -72,12 +72,12 @@ class Pseudonymiser:
 
     def __call__(self, values: pd.Series) -> pd.Series:
         """Pseudonymise a column; missing stays missing. Hashes each distinct value once."""
-        present = values.dropna()
+        mask = values.notna().to_numpy()
         # Integers read from CSV as float (1.0) must hash like the text "1".
-        as_text = present.map(_canonical_text)
+        as_text = values[mask].map(_canonical_text)
         mapping = {v: self.pseudonym(v) for v in pd.unique(as_text)}
         out = pd.Series(pd.NA, index=values.index, dtype="object")
-        out.loc[present.index] = as_text.map(mapping).to_numpy()
+        out[mask] = as_text.map(mapping).to_numpy()   # by position: the index may repeat
         return out
 
 

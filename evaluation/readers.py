@@ -26,8 +26,11 @@ _POINT_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 
 def read_table(path, *, sep: str | None = None, encoding: str | None = None,
-               decimal: str | None = None, sheet=None) -> pd.DataFrame:
+               decimal: str | None = None, sheet=None, text_columns=()) -> pd.DataFrame:
     """Read one table; each option left as None is detected from the file.
+
+    ``text_columns`` are read as text whatever they look like (identifiers keep leading zeros);
+    names not in the file are ignored.
 
     The returned frame has a RangeIndex: data row ``r`` (1-based, header not counted) is
     ``index == r - 1``. Errors name the file and say what was expected.
@@ -45,12 +48,16 @@ def read_table(path, *, sep: str | None = None, encoding: str | None = None,
     if not path.is_file():
         raise InputFileError(path, "file not found.")
     suffix = path.suffix.lower()
+    dtype = {c: str for c in text_columns} or None
     if suffix in CSV_SUFFIXES:
-        return _read_csv(path, sep=sep, encoding=encoding, decimal=decimal)
+        return _read_csv(path, sep=sep, encoding=encoding, decimal=decimal, dtype=dtype)
     if suffix in EXCEL_SUFFIXES:
-        return _read_excel(path, sheet)
+        return _read_excel(path, sheet, dtype)
     if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path)
+        df = _read_parquet(path)
+        for col in set(text_columns) & set(df.columns):
+            df[col] = df[col].astype("string").astype(object).where(df[col].notna(), None)
+        return df
     raise InputFileError(path, f"unsupported file type {suffix!r}.",
                          expected=f"one of {', '.join(SUPPORTED)}")
 
@@ -96,7 +103,7 @@ def detect_decimal(lines: list[str], sep: str) -> str:
     return "," if comma > point else "."
 
 
-def _read_csv(path: Path, *, sep, encoding, decimal) -> pd.DataFrame:
+def _read_csv(path: Path, *, sep, encoding, decimal, dtype=None) -> pd.DataFrame:
     with open(path, "rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
     if not sample.strip():
@@ -112,12 +119,13 @@ def _read_csv(path: Path, *, sep, encoding, decimal) -> pd.DataFrame:
     sep = sep or detect_delimiter(lines)
     decimal = decimal or detect_decimal(lines, sep)
     try:
-        return pd.read_csv(path, sep=sep, encoding=encoding, decimal=decimal,
+        return pd.read_csv(path, sep=sep, encoding=encoding, decimal=decimal, dtype=dtype,
                            skipinitialspace=False, low_memory=False)
     except UnicodeDecodeError as exc:
         if encoding.startswith("utf-8"):
             # The sample was valid UTF-8 but a later part is not: an export in Windows-1252.
-            return pd.read_csv(path, sep=sep, encoding="cp1252", decimal=decimal, low_memory=False)
+            return pd.read_csv(path, sep=sep, encoding="cp1252", decimal=decimal, dtype=dtype,
+                               low_memory=False)
         raise InputFileError(path, f"cannot decode the file as {encoding}: {exc}.") from None
     except pd.errors.ParserError as exc:
         raise InputFileError(path, f"cannot parse the file as a table with delimiter {sep!r}: "
@@ -126,9 +134,10 @@ def _read_csv(path: Path, *, sep, encoding, decimal) -> pd.DataFrame:
         raise InputFileError(path, "the file has no columns.", expected="a header line") from None
 
 
-def _read_excel(path: Path, sheet) -> pd.DataFrame:
+def _read_excel(path: Path, sheet, dtype=None) -> pd.DataFrame:
     try:
-        return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, engine="openpyxl")
+        return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, engine="openpyxl",
+                             dtype=dtype)
     except ValueError as exc:  # unknown sheet name
         raise InputFileError(path, f"{exc}.", expected="an existing sheet name or index") from None
     except Exception as exc:  # openpyxl raises zipfile/XML errors for files that are not xlsx

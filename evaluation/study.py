@@ -152,7 +152,12 @@ class Study:
 
     def _load_source(self, source: str) -> dict:
         spec = self.manifest.sources[source]
-        raw = read_table(spec.file, **spec.read)
+        # Identifiers are read as text: a person number "01017012345" read as a number loses
+        # its leading zero and could collide with another person's.
+        canonical_to_raw = {v: k for k, v in spec.columns.items()}
+        id_like = {self.id_column, *self.manifest.pseudonymise}
+        text_columns = {canonical_to_raw.get(c, c) for c in id_like}
+        raw = read_table(spec.file, text_columns=text_columns, **spec.read)
         rows_read = len(raw)
         absent = [c for c in spec.columns if c not in raw.columns]
         if absent:
@@ -161,6 +166,9 @@ class Study:
                                  expected=f"one of the file's columns {list(raw.columns)}")
         df = raw.rename(columns=spec.columns)
         df.index = pd.RangeIndex(1, rows_read + 1, name="row")
+        # Pseudonymise first, so that nothing derived from the table (the quarantine's key
+        # values included) ever holds a raw identifier.
+        df = self._pseudonymise(df)
         quarantine = empty_quarantine()
         if spec.unique:
             absent = [c for c in spec.unique if c not in df.columns]
@@ -169,7 +177,6 @@ class Study:
                                      f"{source!r} are not in the file.")
             df, quarantine = resolve_duplicates(df, list(spec.unique), source=source,
                                                 file=spec.file.name, order_by="submitted")
-        df = self._pseudonymise(df)
         return {"table": df, "quarantine": quarantine, "rows_read": rows_read}
 
     def _pseudonymise(self, df: pd.DataFrame) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -194,10 +195,40 @@ def write_study(out, cfg: SyntheticConfig | None = None) -> dict:
 
 def _write_table(df: pd.DataFrame, path: Path, fmt: dict) -> None:
     if path.suffix == ".xlsx":
-        df.to_excel(path, index=False, engine="openpyxl")
+        _write_reproducible_xlsx(df, path)
         return
     df.to_csv(path, index=False, sep=fmt.get("sep", ","), decimal=fmt.get("decimal", "."),
               encoding=fmt.get("encoding", "utf-8"), lineterminator="\n")
+
+
+_FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def _write_reproducible_xlsx(df: pd.DataFrame, path: Path) -> None:
+    """An .xlsx with no wall-clock time in it, so the same seed gives the same bytes.
+
+    openpyxl stamps the current time into docProps/core.xml and into every zip entry; neither
+    it nor pandas has an option to fix them, so the workbook properties are set and the archive
+    is rewritten with fixed entry dates.
+    """
+    import datetime
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        df.to_excel(writer, index=False)
+        writer.book.properties.created = datetime.datetime(*_FIXED_TIME)
+    stamp = datetime.datetime(*_FIXED_TIME).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":   # openpyxl sets `modified` at save time
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp.encode() + rb"\g<2>", data)
+            dst.writestr(zipfile.ZipInfo(item.filename, date_time=_FIXED_TIME), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _integers_as_integers(df: pd.DataFrame) -> pd.DataFrame:
