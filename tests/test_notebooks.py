@@ -1,0 +1,66 @@
+"""Every shipped notebook executes with papermill on a small generated study."""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from evaluation.execution import notebook_parameters, run_notebook
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+COMMON = {"study", "institution", "seed", "output_dir"}
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stored_without_outputs_and_has_parameters(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert COMMON <= set(notebook_parameters(notebook))
+
+
+def _errors_and_images(executed):
+    nb = nbformat.read(executed, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    errors = [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    tables = [o for o in outputs if "text/html" in o.get("data", {})]
+    return errors, images, tables
+
+
+def test_overview_runs_on_small_study(small_study, tmp_path):
+    out = tmp_path / "overview"
+    result = run_notebook("notebooks/study_overview.ipynb",
+                          {"study": str(small_study / "study.yaml"), "output_dir": str(out / "tables")},
+                          out)
+    errors, images, tables = _errors_and_images(result.executed)
+    assert not errors
+    assert len(images) >= 5          # severity, outcome, BrukerPlan, FIT, coverage figures
+    assert len(tables) >= 5
+    html = result.html.read_text(encoding="utf-8")
+    assert "IP coverage by severity" in html
+    assert "Study.load(" not in html  # code hidden by default
+    written = {p.name for p in (out / "tables").iterdir()}
+    assert {"sources.csv", "counts.csv", "missingness.csv", "ip_coverage_by_institution.csv"} <= written
+
+
+def test_overview_runs_for_one_institution(small_study, tmp_path):
+    import yaml
+    name = yaml.safe_load((small_study / "ground_truth.json").read_text())["institutions"][1]["institution"]
+    result = run_notebook("notebooks/study_overview.ipynb",
+                          {"study": str(small_study / "study.yaml"), "institution": name},
+                          tmp_path / "one", html=False)
+    errors, images, _ = _errors_and_images(result.executed)
+    assert not errors and images
+    text = result.executed.read_text(encoding="utf-8")
+    others = [i["institution"] for i in yaml.safe_load(
+        (small_study / "ground_truth.json").read_text())["institutions"] if i["institution"] != name]
+    # The per-institution coverage table names only the chosen institution.
+    nb = nbformat.read(result.executed, as_version=4)
+    last_tables = [o["data"]["text/html"] for c in nb.cells[-4:-2] if c.cell_type == "code"
+                   for o in c.outputs if "text/html" in o.get("data", {})]
+    assert last_tables and name in last_tables[-1]
+    assert not any(o in last_tables[-1] for o in others)
+    assert name in text
