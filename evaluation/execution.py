@@ -24,6 +24,7 @@ from traitlets import CaselessStrEnum
 
 from . import errors
 from .errors import InputFileError, NotebookFailed, OutputError, ParameterError
+from .output import writable_dir
 
 _NONE_WORDS = {"none", "null", "~"}
 _USAGE_ERRORS = {cls.__name__: cls for cls in vars(errors).values()
@@ -157,7 +158,8 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
     notebook = Path(notebook)
     params = coerce_parameters(notebook, parameters or {})
     check_study_parameter(notebook, params)
-    out_dir = _writable_dir(out_dir)
+    out_dir = writable_dir(out_dir, purpose="the run's outputs",
+                           hint="Give --out a folder you can write to.")
     executed = out_dir / notebook.name
     if executed.resolve() == notebook.resolve():
         raise OutputError(f"The output folder {out_dir} is the notebook's own folder: the executed "
@@ -201,19 +203,6 @@ def render_html(executed, target, *, show_code: bool = False) -> Path:
     target = Path(target)
     target.write_text(body, encoding="utf-8")
     return target
-
-
-def _writable_dir(out_dir) -> Path:
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".ipeval-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"Cannot write to the output folder {out_dir}: "
-                          f"{exc.strerror or exc}. Give --out a folder you can write to.") from None
-    return out_dir
 
 
 def _write_log(log: Path, notebook: Path, params: dict, status: str, seconds: float, error) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from ..errors import OutputError
+from ..output import writable_dir
 from . import brukerplan, feedback, interviews, mess, outcomes, population, questionnaires
 from .config import SyntheticConfig
 
@@ -171,15 +171,7 @@ def _plant_mess(cfg: SyntheticConfig, tables: dict, persons: pd.DataFrame,
 def write_study(out, cfg: SyntheticConfig | None = None) -> dict:
     """Generate and write a complete study folder; returns the ground truth."""
     cfg = cfg or SyntheticConfig()
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".ipeval-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"Cannot write the synthetic study to {out}: {exc.strerror or exc}. "
-                          f"Choose a folder you can write to.") from None
+    out = writable_dir(out, purpose="the synthetic study", hint="Choose a folder you can write to.")
     tables, truth = generate(cfg)
     for name, df in tables.items():
         file, fmt, _ = SOURCES[name]
