@@ -15,6 +15,10 @@ from .errors import IpevalError
 EXAMPLES = {
     "synth": "example:\n  ipeval synth data_synthetic --persons 800 --institutions 6 --seed 2026\n"
              "  ipeval synth /tmp/big --persons 100000 --effect-goal 0.1 --effect-chaos -0.3",
+    "validate": "example:\n  ipeval validate data_synthetic/study.yaml --out reports/validation\n"
+                "exit 0: every row valid; 1: rows quarantined (see quarantine.csv); 2: unusable input",
+    "score": "example:\n  ipeval score data_synthetic/study.yaml --instrument ors --out ors_scores.csv\n"
+             "  ipeval score data_synthetic --instrument life_chaos",
     "run": "example:\n  ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml "
            "--out reports/overview\n  ipeval run notebooks/study_overview.ipynb -p institution "
            "Karlsborg --show-code",
@@ -44,6 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="true effect of IP on daily chaos, 1-5 item scale (default -0.35)")
     p.set_defaults(func=_synth)
 
+    p = verb("validate", "load and validate every source; counts read / valid / quarantined")
+    p.add_argument("study", type=Path, help="study.yaml or the study folder")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for quarantine.csv and validation.csv (default reports/validation)")
+    p.set_defaults(func=_validate)
+
+    p = verb("score", "scored table for one instrument (every source that carries it)")
+    p.add_argument("study", type=Path, help="study.yaml or the study folder")
+    p.add_argument("--instrument", required=True, help="instrument name, e.g. ors, life_chaos")
+    p.add_argument("--out", type=Path, default=None, help="write the scored table here (CSV)")
+    p.set_defaults(func=_score)
+
     p = verb("run", "execute one notebook with papermill, then write its HTML report")
     p.add_argument("notebook", type=Path)
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
@@ -66,6 +82,16 @@ def _synth(args) -> int:
           f"{len(truth['planted_problems'])} planted problems. Manifest: {args.out / 'study.yaml'}; "
           f"truth: {args.out / 'ground_truth.json'}.")
     return 0
+
+
+def _validate(args) -> int:
+    from .intake import validate_study
+    return validate_study(args.study, args.out or Path("reports") / "validation")
+
+
+def _score(args) -> int:
+    from .intake import score_study
+    return score_study(args.study, args.instrument, args.out)
 
 
 def _run(args) -> int:

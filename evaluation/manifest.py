@@ -16,7 +16,7 @@ TOP_LEVEL_KEYS = {
     "name", "description", "id_column", "institution_column", "pseudonymise",
     "pseudonym_key_file", "sources", "exposure", "outcomes", "covariates", "disclosure",
 }
-SOURCE_KEYS = {"file", "instrument", "kind", "columns", "unique", "read", "description"}
+SOURCE_KEYS = {"file", "instrument", "kind", "columns", "unique", "dates", "read", "description"}
 READ_KEYS = {"sep", "encoding", "decimal", "sheet"}
 SOURCE_KINDS = {"table", "questionnaire", "coded_segments"}
 OUTCOME_KEYS = {"source", "column", "score", "type", "lower_is_better", "description"}
@@ -31,6 +31,7 @@ class SourceSpec:
     kind: str = "table"
     columns: dict = field(default_factory=dict)
     unique: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
     read: dict = field(default_factory=dict)
     description: str = ""
 
@@ -178,6 +179,7 @@ def _parse_sources(raw, root: Path, path: Path) -> dict:
             name=str(name), file=file, instruments=instruments, kind=kind,
             columns={str(k): str(v) for k, v in columns.items()},
             unique=tuple(_string_list(spec.get("unique", []), f"sources.{name}.unique", path)),
+            dates=tuple(_string_list(spec.get("dates", []), f"sources.{name}.dates", path)),
             read=dict(read), description=str(spec.get("description") or ""),
         )
     return sources

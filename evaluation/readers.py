@@ -17,7 +17,8 @@ from .errors import InputFileError
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-SUPPORTED = sorted(CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES)
+SPSS_SUFFIXES = {".sav", ".zsav"}
+SUPPORTED = sorted(CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES | SPSS_SUFFIXES)
 
 _DELIMITERS = (",", ";", "\t")
 _SAMPLE_BYTES = 256 * 1024
@@ -26,11 +27,14 @@ _POINT_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 
 def read_table(path, *, sep: str | None = None, encoding: str | None = None,
-               decimal: str | None = None, sheet=None, text_columns=()) -> pd.DataFrame:
+               decimal: str | None = None, sheet=None, text_columns=(),
+               labelled_columns=()) -> pd.DataFrame:
     """Read one table; each option left as None is detected from the file.
 
     ``text_columns`` are read as text whatever they look like (identifiers keep leading zeros);
-    names not in the file are ignored.
+    names not in the file are ignored. For SPSS files, ``labelled_columns`` get their value
+    labels instead of their codes (category items); every other column keeps its codes, and
+    all labels are kept in ``df.attrs["value_labels"]``.
 
     The returned frame has a RangeIndex: data row ``r`` (1-based, header not counted) is
     ``index == r - 1``. Errors name the file and say what was expected.
@@ -53,6 +57,8 @@ def read_table(path, *, sep: str | None = None, encoding: str | None = None,
         return _read_csv(path, sep=sep, encoding=encoding, decimal=decimal, dtype=dtype)
     if suffix in EXCEL_SUFFIXES:
         return _read_excel(path, sheet, dtype)
+    if suffix in SPSS_SUFFIXES:
+        return _read_spss(path, set(text_columns), set(labelled_columns))
     if suffix in PARQUET_SUFFIXES:
         df = _read_parquet(path)
         for col in set(text_columns) & set(df.columns):
@@ -149,3 +155,24 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid for files that are not Parquet
         raise InputFileError(path, f"cannot read the file as Parquet ({exc}).") from None
+
+
+def _read_spss(path: Path, text_columns: set, labelled_columns: set) -> pd.DataFrame:
+    """SPSS .sav through pyreadstat (Nettskjema and TSD deliver .sav beside the CSV)."""
+    import pyreadstat
+    try:
+        df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+    except Exception as exc:  # pyreadstat raises ReadstatError and others for damaged files
+        raise InputFileError(path, f"cannot read the file as SPSS .sav ({exc}).") from None
+    labels = meta.variable_value_labels or {}
+    for col in labelled_columns & set(labels) & set(df.columns):
+        df[col] = df[col].map(lambda v, m=labels[col]: m.get(v, v) if pd.notna(v) else v)
+    for col in text_columns & set(df.columns):
+        values = df[col]
+        if values.dtype.kind == "f":   # SPSS stores numbers as doubles: 1017.0 -> "1017"
+            values = values.map(lambda v: str(int(v)) if pd.notna(v) and float(v).is_integer() else v)
+        df[col] = values.astype(object).where(values.notna(), None).map(
+            lambda v: v if v is None else str(v))
+    df.attrs["value_labels"] = labels
+    df.attrs["column_labels"] = dict(zip(meta.column_names, meta.column_labels))
+    return df

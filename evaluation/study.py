@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputFileError, ParameterError
+from .errors import InputFileError, ParameterError, PrivacyError
 from .manifest import Manifest, load_manifest
+from .national_id import scan_frame
 from .privacy import Pseudonymiser, load_pseudonym_key
 from .readers import read_table
-from .validation import empty_quarantine, resolve_duplicates
+from .instruments import load_instrument, score_instrument
+from .validation import (check_columns, check_items, coerce_dates, coerce_numbers, empty_quarantine,
+                         item_specs, resolve_duplicates)
 
 ALL_INSTITUTIONS = (None, "", "all", "All", "ALL")
 
@@ -112,8 +115,9 @@ class Study:
                 "kind": spec.kind,
                 "rows_read": loaded["rows_read"],
                 "rows_used": len(loaded["table"]),
-                "rows_quarantined": len(loaded["quarantine"]),
+                "rows_quarantined": loaded["quarantine"]["row"].nunique(),
                 "columns": loaded["table"].shape[1],
+                "top_reasons": _top_reasons(loaded["quarantine"]),
             })
         return pd.DataFrame(rows)
 
@@ -157,7 +161,11 @@ class Study:
         canonical_to_raw = {v: k for k, v in spec.columns.items()}
         id_like = {self.id_column, *self.manifest.pseudonymise}
         text_columns = {canonical_to_raw.get(c, c) for c in id_like}
-        raw = read_table(spec.file, text_columns=text_columns, **spec.read)
+        categories = [c for c, item in item_specs(self.instruments(source)).items()
+                      if item.type == "category"]
+        raw = read_table(spec.file, text_columns=text_columns,
+                         labelled_columns={canonical_to_raw.get(c, c) for c in categories},
+                         **spec.read)
         rows_read = len(raw)
         absent = [c for c in spec.columns if c not in raw.columns]
         if absent:
@@ -165,19 +173,40 @@ class Study:
                                  f"{source!r} are not in the file.",
                                  expected=f"one of the file's columns {list(raw.columns)}")
         df = raw.rename(columns=spec.columns)
+        if rows_read == 0:
+            raise InputFileError(spec.file, f"source {source!r} has a header but no data rows.",
+                                 expected="at least one row of data")
         df.index = pd.RangeIndex(1, rows_read + 1, name="row")
         # Pseudonymise first, so that nothing derived from the table (the quarantine's key
         # values included) ever holds a raw identifier.
         df = self._pseudonymise(df)
-        quarantine = empty_quarantine()
+        self._refuse_national_ids(df, spec)
+        instruments = self.instruments(source)
+        specs = item_specs(instruments)
+        where = {"source": source, "file": spec.file.name}
+        check_columns(df, specs, source=source, file=spec.file)
+        df, bad_numbers = coerce_numbers(df, specs, **where)
+        df, bad_dates = coerce_dates(df, spec.dates, **where)
+        problems = [bad_numbers, bad_dates, check_items(df, specs, **where)]
+        bad_rows = set().union(*(set(p["row"]) for p in problems))
+        df = df[~df.index.isin(bad_rows)]
         if spec.unique:
             absent = [c for c in spec.unique if c not in df.columns]
             if absent:
                 raise InputFileError(spec.file, f"unique key column(s) {absent} of source "
                                      f"{source!r} are not in the file.")
-            df, quarantine = resolve_duplicates(df, list(spec.unique), source=source,
-                                                file=spec.file.name, order_by="submitted")
-        return {"table": df, "quarantine": quarantine, "rows_read": rows_read}
+            df, duplicates = resolve_duplicates(df, list(spec.unique), order_by="submitted", **where)
+            problems.append(duplicates)
+        if instruments:
+            df = pd.concat([df, *(score_instrument(df, inst) for inst in instruments)], axis=1)
+        quarantine = pd.concat([p for p in problems if len(p)] or [empty_quarantine()],
+                               ignore_index=True).sort_values(["row", "column"], kind="stable")
+        return {"table": df, "quarantine": quarantine.reset_index(drop=True), "rows_read": rows_read}
+
+    def instruments(self, source: str) -> list:
+        """The instrument definitions a source names (a study's own ``instruments/`` first)."""
+        spec = self.manifest.sources[source]
+        return [load_instrument(name, extra=[self.root / "instruments"]) for name in spec.instruments]
 
     def _pseudonymise(self, df: pd.DataFrame) -> pd.DataFrame:
         columns = [c for c in self.manifest.pseudonymise if c in df.columns]
@@ -191,6 +220,23 @@ class Study:
         for col in columns:
             df[col] = pseudonymiser(df[col])
         return df
+
+    def _refuse_national_ids(self, df: pd.DataFrame, spec) -> None:
+        """A national ID number left in any column that is not pseudonymised stops the load:
+        loading it would let it reach tables, quarantine files and reports."""
+        columns = [c for c in df.columns if c not in self.manifest.pseudonymise]
+        findings = scan_frame(df, columns=columns)
+        if not len(findings):
+            return
+        first = findings.iloc[0]
+        per_column = findings.groupby("column").size()
+        raise PrivacyError(
+            f"{spec.file}: column {first['column']!r} holds a national ID number (row "
+            f"{first['row']}: {first['masked']}; {len(findings)} found in "
+            f"{', '.join(f'{c} ×{n}' for c, n in per_column.items())}), and the column is not "
+            f"listed under `pseudonymise:` in study.yaml. If it is an identifier column, list it "
+            f"there; if it is free text, remove the numbers in the source system. Nothing was "
+            f"loaded, so no ID can reach an output.")
 
     def _restrict(self, df: pd.DataFrame) -> pd.DataFrame:
         if self.institution is None:
@@ -209,6 +255,16 @@ class Study:
                 mask = df[self.institution_column].astype(str) == self.institution
                 ids.update(df.loc[mask, self.id_column].dropna())
         return ids
+
+
+def _top_reasons(quarantine: pd.DataFrame, top: int = 3) -> str:
+    """The commonest rules broken, with counts ('duplicate submission … ×8; out of range … ×2')."""
+    if not len(quarantine):
+        return ""
+    rules = quarantine["rule"].str.replace(r"row \d+", "row …", regex=True)
+    rules = rules.str.replace(r"would be \d{4}-\d{2}-\d{2}", "would be …", regex=True)
+    counts = rules.value_counts().head(top)
+    return "; ".join(f"{rule} ×{n}" for rule, n in counts.items())
 
 
 def resolve_study_path(path) -> Path:
