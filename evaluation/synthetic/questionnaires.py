@@ -10,6 +10,7 @@ from .config import SyntheticConfig
 STAFF_ROLES = np.array(["nurse", "social_worker", "therapist", "milieu_worker", "leader"])
 STAFF_ROLE_PROBS = np.array([0.3, 0.25, 0.15, 0.25, 0.05])
 PRESENTATION = np.array(["not_presented", "mentioned", "actively_sold_in"])
+SUPPORT_OPTIONS = {"housing": 0.4, "work": -0.6, "health": 0.8, "network": -0.2, "economy": 0.0}
 
 
 def person_register(persons: pd.DataFrame) -> pd.DataFrame:
@@ -65,6 +66,9 @@ def staff(cfg: SyntheticConfig, inst: pd.DataFrame, rng: np.random.Generator) ->
     for _, row in inst.iterrows():
         m = int(rng.poisson(12) + 4)
         c = row["culture"]
+        # Each staff member's own view of IP work runs through all three climate items, so the
+        # scale hangs together (alpha about 0.7), as attitude scales do.
+        attitude = rng.normal(0, 0.8, m)
         pres_logits = np.array([-0.8 * c, 0.3, 0.9 * c])
         pres_p = np.exp(pres_logits) / np.exp(pres_logits).sum()
         frames.append(pd.DataFrame({
@@ -73,10 +77,14 @@ def staff(cfg: SyntheticConfig, inst: pd.DataFrame, rng: np.random.Generator) ->
             "role": rng.choice(STAFF_ROLES, size=m, p=STAFF_ROLE_PROBS),
             "years_experience": np.round(rng.gamma(2.0, 4.0, m)).astype(int),
             "trained_in_ip": (rng.random(m) < expit(-0.5 + 1.2 * c)).astype(int),
-            "ip_usefulness": np.clip(np.round(3.1 + 0.7 * c + rng.normal(0, 0.8, m)), 1, 5),
-            "leadership_drive": np.clip(np.round(2.9 + 0.9 * c + rng.normal(0, 0.8, m)), 1, 5),
-            "ip_eases_work": np.clip(np.round(3.0 + 0.6 * c + rng.normal(0, 0.9, m)), 1, 5),
+            "ip_usefulness": np.clip(np.round(3.1 + 0.7 * c + attitude + rng.normal(0, 0.7, m)), 1, 5),
+            "leadership_drive": np.clip(np.round(2.9 + 0.9 * c + 0.7 * attitude
+                                                 + rng.normal(0, 0.7, m)), 1, 5),
+            "ip_eases_work": np.clip(np.round(3.0 + 0.6 * c + attitude + rng.normal(0, 0.8, m)), 1, 5),
             "ip_presentation": rng.choice(PRESENTATION, size=m, p=pres_p),
+            # A Nettskjema checkbox question: one 0/1 column per option ticked.
+            **{f"ip_supports_{opt}": (rng.random(m) < expit(share + 0.5 * c)).astype(int)
+               for opt, share in SUPPORT_OPTIONS.items()},
         }))
     df = pd.concat(frames, ignore_index=True)
     start = pd.Timestamp(f"{cfg.years[-1]}-02-01")
