@@ -187,3 +187,96 @@ def attach_person_columns(study, data: pd.DataFrame, columns) -> pd.DataFrame:
     pt = study.person_table()
     columns = [c for c in columns if c in pt.columns and c not in data.columns]
     return data.merge(pt[[study.id_column, *columns]], on=study.id_column, how="left")
+
+
+def score_summary(study) -> pd.DataFrame:
+    """Every score of every instrument in the study: n, mean, SD, range and how many rows were
+    prorated, a row per source × score; and each cutoff flag as a share with its Wilson CI."""
+    rows = []
+    for source in study.source_names:
+        instruments = study.instruments(source)
+        if not instruments:
+            continue
+        df = study.table(source)
+        for inst in instruments:
+            for score in inst.scores.values():
+                x = pd.to_numeric(df.get(score.column), errors="coerce")
+                if x is None or not len(df):
+                    continue
+                prorated = df.get(f"{score.column}_prorated")
+                rows.append({"source": source, "instrument": inst.name, "measure": score.column,
+                             "kind": "score", "n": int(x.notna().sum()),
+                             "n_missing": int(x.isna().sum()), "estimate": x.mean(),
+                             "sd": x.std(), "min": x.min(), "max": x.max(),
+                             "n_prorated": int(prorated.fillna(False).sum()) if prorated is not None else 0,
+                             "ci_low": np.nan, "ci_high": np.nan})
+            for cutoff in inst.cutoffs.values():
+                if not cutoff.apply or cutoff.flag not in df.columns:
+                    continue
+                flag = df[cutoff.flag].dropna().astype(bool)
+                lo, hi = proportion_ci(flag.sum(), len(flag))
+                rows.append({"source": source, "instrument": inst.name, "measure": cutoff.flag,
+                             "kind": f"share {cutoff.score} {cutoff.operator} {cutoff.value:g}",
+                             "n": len(flag), "n_missing": int(df[cutoff.flag].isna().sum()),
+                             "estimate": flag.mean() if len(flag) else np.nan, "sd": np.nan,
+                             "min": np.nan, "max": np.nan, "n_prorated": 0,
+                             "ci_low": float(lo), "ci_high": float(hi)})
+    return pd.DataFrame(rows)
+
+
+def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows per source and rule, with row numbers and dates in rules generalised
+    ('duplicate submission of row …'), most common first."""
+    if not len(quarantine):
+        return pd.DataFrame(columns=["source", "rule", "rows", "cells"])
+    rule = (quarantine["rule"].str.replace(r"row \d+", "row …", regex=True)
+            .str.replace(r"would be [0-9-]+", "would be …", regex=True))
+    q = quarantine.assign(rule=rule)
+    out = q.groupby(["source", "rule"]).agg(rows=("row", "nunique"), cells=("row", "size"))
+    return out.reset_index().sort_values(["source", "rows"], ascending=[True, False],
+                                         kind="stable").reset_index(drop=True)
+
+
+def instrument_reliability(study, *, seed: int = 2026, n_boot: int = 200) -> pd.DataFrame:
+    """Cronbach's alpha and McDonald's omega (with CIs and n) for every multi-item score in the
+    study, on the items after reverse keying; a row per source × score × coefficient."""
+    from .instruments import keyed_items
+    from .psychometrics import cronbach_alpha, mcdonald_omega
+    frames = []
+    for source in study.source_names:
+        instruments = study.instruments(source)
+        if not instruments:
+            continue
+        df = study.table(source)
+        for inst in instruments:
+            items = keyed_items(df, inst)
+            scales = {s.column: [i for i in s.items if items[i].notna().any()]
+                      for s in inst.scores.values() if s.method in {"sum", "mean"}}
+            scales = {k: v for k, v in scales.items() if len(v) >= 2}
+            if not scales:
+                continue
+            for scale, cols in scales.items():
+                for measure, estimate in (("cronbach_alpha", lambda c: cronbach_alpha(items, c)),
+                                          ("omega_total", lambda c: mcdonald_omega(
+                                              items, c, n_boot=n_boot, seed=seed))):
+                    try:
+                        row = estimate(cols)
+                    except ParameterError as exc:
+                        # Too few complete answers (one small institution, say): a row that
+                        # says why, and the other coefficient still reported.
+                        row = pd.DataFrame({"measure": [measure], "estimate": [np.nan],
+                                            "ci_low": [np.nan], "ci_high": [np.nan],
+                                            "n": [int(items[cols].notna().all(axis=1).sum())],
+                                            "k": [len(cols)], "method": [f"not estimated: {exc}"]})
+                    row.insert(0, "scale", scale)
+                    row.insert(0, "source", source)
+                    frames.append(row)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def likert_items(instrument, data: pd.DataFrame | None = None) -> list[str]:
+    """Items answered on a 1–5 agreement scale (present in ``data`` when given): the ones a
+    diverging stacked bar shows well."""
+    return [i.key for i in instrument.items.values()
+            if i.type == "integer" and i.min == 1 and i.max == 5
+            and (data is None or i.key in data.columns)]
