@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from evaluation import Study
 from evaluation.cli import main
-from evaluation.errors import InputFileError
+from evaluation.errors import InputFileError, PrivacyError
 
 KEY = "k" * 32
 ORS_HEADER = "person_id,episode,session,date,ors_1,ors_2,ors_3,ors_4"
@@ -185,3 +185,61 @@ def test_score_cli(small_study, tmp_path, capsys):
     assert scored["daily_chaos"].between(1, 5).all() or scored["daily_chaos"].isna().any()
     assert not scored["person_id"].astype(str).str.startswith("KR-").any()
     assert main(["score", str(small_study), "--instrument", "nosuch"]) == 2
+
+
+# -- privacy on intake ---------------------------------------------------------------------------
+VALID_FNR = "31129956715"     # the worked check-digit example in shared/domain/landscape.md
+
+
+def test_national_id_in_free_text_stops_the_load(tmp_path, capsys):
+    text = (ORS_HEADER + ",comment\nP1,1,1,2024-01-01,5,5,5,5,fin dag\n"
+            f"P2,1,1,2024-01-02,5,5,5,5,ring meg på {VALID_FNR[:6]} {VALID_FNR[6:]}\n")
+    study = _study(tmp_path / "s", text)
+    code, captured, _ = _validate(study, tmp_path / "out", capsys)
+    assert code == 2
+    assert "comment" in captured.err and "row 2" in captured.err and "pseudonymise" in captured.err
+    assert VALID_FNR not in captured.err and VALID_FNR[6:] not in captured.err   # masked
+    assert not (tmp_path / "out" / "quarantine.csv").exists()   # nothing written that could leak
+
+
+def test_national_id_column_is_fine_when_pseudonymised(tmp_path):
+    text = "person_id,episode,session,date,ors_1,ors_2,ors_3,ors_4\n" + f"{VALID_FNR},1,1,2024-01-01,5,5,5,5\n"
+    study = Study.load(_study(tmp_path / "s", text))
+    table = study.table("src")
+    assert table["person_id"].iloc[0].startswith("ps_")
+    other = tmp_path / "t"
+    _study(other, text.replace("person_id", "patient_nr", 1) + "")
+    with pytest.raises(PrivacyError) as err:
+        Study.load(other).table("src")
+    assert "patient_nr" in str(err.value) and VALID_FNR not in str(err.value)
+
+
+def test_nettskjema_checkbox_columns_are_0_or_1(tmp_path, capsys):
+    cols = ("staff_id,role,years_experience,trained_in_ip,ip_usefulness,leadership_drive,"
+            "ip_eases_work,ip_presentation,ip_supports_housing,ip_supports_work")
+    text = cols + "\nS1,nurse,3,1,4,4,4,mentioned,1,0\nS2,leader,3,1,4,4,4,mentioned,2,0\n"
+    study = _study(tmp_path / "s", text, instrument="ip_questionnaire_staff", file="staff.csv")
+    code, _, q = _validate(study, tmp_path / "out", capsys)
+    assert code == 1
+    _one_bad(q, 2, "ip_supports_housing", "2", "not 0 or 1")
+
+
+def test_spss_source_with_value_labels(tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    df = pd.DataFrame({"staff_id": ["S1", "S2"], "role": [1.0, 5.0], "years_experience": [3.0, 10.0],
+                       "trained_in_ip": [1.0, 0.0], "ip_usefulness": [4.0, 5.0],
+                       "leadership_drive": [3.0, 2.0], "ip_eases_work": [4.0, 4.0],
+                       "ip_presentation": [2.0, 3.0]})
+    folder = tmp_path / "s"
+    folder.mkdir()
+    pyreadstat.write_sav(df, str(folder / "staff.sav"), variable_value_labels={
+        "role": {1.0: "nurse", 5.0: "leader"},
+        "ip_presentation": {1.0: "not_presented", 2.0: "mentioned", 3.0: "actively_sold_in"},
+        "ip_usefulness": {4.0: "agree", 5.0: "fully agree"}})
+    (folder / "study.yaml").write_text(yaml.safe_dump({"name": "sav", "sources": {
+        "staff": {"file": "staff.sav", "instrument": "ip_questionnaire_staff"}}}))
+    table = Study.load(folder).table("staff")
+    assert list(table["role"]) == ["nurse", "leader"]                 # category item: labels
+    assert list(table["ip_presentation"]) == ["mentioned", "actively_sold_in"]
+    assert list(table["ip_usefulness"]) == [4.0, 5.0]                 # scale item: codes kept
+    assert table["ip_questionnaire_staff_climate"].round(4).tolist() == [round(11 / 3, 4), round(11 / 3, 4)]
