@@ -11,6 +11,7 @@ import hmac
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import PrivacyError
@@ -64,21 +65,25 @@ class Pseudonymiser:
         if len(key) < MIN_KEY_BYTES:
             raise PrivacyError(f"pseudonym key must be at least {MIN_KEY_BYTES} bytes")
         self._key = key
+        # Pseudonyms already computed: a person appears in many sources, hashed once.
+        self._memo: dict[str, str] = {}
 
     def pseudonym(self, value) -> str:
         text = str(value).strip()
-        digest = hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()
-        return PREFIX + digest[:16]
+        found = self._memo.get(text)
+        if found is None:
+            digest = hmac.digest(self._key, text.encode("utf-8"), hashlib.sha256).hex()
+            found = self._memo[text] = PREFIX + digest[:16]
+        return found
 
     def __call__(self, values: pd.Series) -> pd.Series:
-        """Pseudonymise a column; missing stays missing. Hashes each distinct value once."""
-        mask = values.notna().to_numpy()
+        """Pseudonymise a column; missing stays missing. Each distinct value is canonicalised
+        and hashed once (``pd.factorize``), then spread back to the rows."""
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
         # Integers read from CSV as float (1.0) must hash like the text "1".
-        as_text = values[mask].map(_canonical_text)
-        mapping = {v: self.pseudonym(v) for v in pd.unique(as_text)}
-        out = pd.Series(pd.NA, index=values.index, dtype="object")
-        out[mask] = as_text.map(mapping).to_numpy()   # by position: the index may repeat
-        return out
+        pseudonyms = np.array([self.pseudonym(_canonical_text(v)) for v in uniques] + [pd.NA],
+                              dtype=object)
+        return pd.Series(pseudonyms[codes], index=values.index, dtype="object")
 
 
 def _canonical_text(value) -> str:
