@@ -37,7 +37,10 @@ def validate_study(study_path, out_dir) -> int:
 
 
 def score_study(study_path, instrument: str, out_file=None) -> int:
-    """Print (or write) the scores of one instrument from every source that carries it."""
+    """Print (or write) the scores of one instrument from every source that carries it.
+
+    Returns 1 when rows of those sources were quarantined (they are not scored), else 0.
+    """
     study = Study.load(study_path)
     sources = [n for n in study.manifest.sources
                if any(i.carries(instrument) for i in study.instruments(n))]
@@ -59,11 +62,19 @@ def score_study(study_path, instrument: str, out_file=None) -> int:
         table.insert(0, "source", name)
         frames.append(table.reset_index())
     scored = pd.concat(frames, ignore_index=True)
+    report = study.load_report().set_index("source").loc[sources]
+    quarantined = int(report["rows_quarantined"].sum())
+    note = ""
+    if quarantined:
+        note = (f"\n{quarantined} row(s) of {', '.join(sources)} were quarantined and are not "
+                f"scored ({'; '.join(r for r in report['top_reasons'] if r)}); see "
+                f"`ipeval validate`.")
     if out_file:
         out_file = Path(out_file)
         writable_dir(out_file.parent if str(out_file.parent) else ".", purpose="the scores")
         scored.to_csv(out_file, index=False)
-        print(f"Wrote {len(scored)} scored rows of {instrument} from {', '.join(sources)} to {out_file}.")
+        print(f"Wrote {len(scored)} scored rows of {instrument} from {', '.join(sources)} to "
+              f"{out_file}.{note}")
     else:
         main = definition.scores[next(iter(definition.scores))].column
         print(f"{instrument}: {len(scored)} rows from {', '.join(sources)}; "
@@ -71,4 +82,6 @@ def score_study(study_path, instrument: str, out_file=None) -> int:
         print(scored.head(20).to_string(index=False))
         if len(scored) > 20:
             print(f"… {len(scored) - 20} more rows; use --out FILE for all of them.")
-    return 0
+        if note:
+            print(note)
+    return 1 if quarantined else 0

@@ -7,7 +7,9 @@ Files are only ever opened for reading.
 """
 from __future__ import annotations
 
+import csv
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -28,11 +30,14 @@ _POINT_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 def read_table(path, *, sep: str | None = None, encoding: str | None = None,
                decimal: str | None = None, sheet=None, text_columns=(),
-               labelled_columns=()) -> pd.DataFrame:
+               labelled_columns=(), as_text: bool = False) -> pd.DataFrame:
     """Read one table; each option left as None is detected from the file.
 
     ``text_columns`` are read as text whatever they look like (identifiers keep leading zeros);
-    names not in the file are ignored. For SPSS files, ``labelled_columns`` get their value
+    names not in the file are ignored. ``as_text`` (CSV only) returns every cell as written,
+    for the caller to type (the Study does, keeping the text for quarantine records); rows whose
+    number of fields differs from the header's are listed in ``df.attrs["malformed_rows"]``.
+    For SPSS files, ``labelled_columns`` get their value
     labels instead of their codes (category items); every other column keeps its codes, and
     all labels are kept in ``df.attrs["value_labels"]``.
 
@@ -52,18 +57,16 @@ def read_table(path, *, sep: str | None = None, encoding: str | None = None,
     if not path.is_file():
         raise InputFileError(path, "file not found.")
     suffix = path.suffix.lower()
-    dtype = {c: str for c in text_columns} or None
+    dtype = {c: str for c in text_columns} or None   # Excel: identifiers keep leading zeros
     if suffix in CSV_SUFFIXES:
-        return _read_csv(path, sep=sep, encoding=encoding, decimal=decimal, dtype=dtype)
+        return _read_csv(path, sep=sep, encoding=encoding, decimal=decimal,
+                         text_columns=set(text_columns), as_text=as_text)
     if suffix in EXCEL_SUFFIXES:
-        return _read_excel(path, sheet, dtype)
+        return _no_duplicate_columns(path, _read_excel(path, sheet, dtype))
     if suffix in SPSS_SUFFIXES:
         return _read_spss(path, set(text_columns), set(labelled_columns))
     if suffix in PARQUET_SUFFIXES:
-        df = _read_parquet(path)
-        for col in set(text_columns) & set(df.columns):
-            df[col] = df[col].astype("string").astype(object).where(df[col].notna(), None)
-        return df
+        return ids_as_text(_read_parquet(path), text_columns)
     raise InputFileError(path, f"unsupported file type {suffix!r}.",
                          expected=f"one of {', '.join(SUPPORTED)}")
 
@@ -109,35 +112,153 @@ def detect_decimal(lines: list[str], sep: str) -> str:
     return "," if comma > point else "."
 
 
-def _read_csv(path: Path, *, sep, encoding, decimal, dtype=None) -> pd.DataFrame:
+def _read_csv(path: Path, *, sep, encoding, decimal, text_columns=(), as_text=False) -> pd.DataFrame:
+    """Every CSV cell is read as text first, then typed here (``infer_types``), so that what a
+    file says is never lost: quarantine records quote the cell as written, identifiers keep
+    their leading zeros, and a record with too few or too many fields is found (pandas pads
+    or truncates such rows without a word)."""
+    sample, encoding, sep, decimal, header = _sniff(path, sep, encoding, decimal)
+    kwargs = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], index_col=False,
+                  skip_blank_lines=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        try:
+            try:
+                df = pd.read_csv(path, encoding=encoding, **kwargs)
+            except UnicodeDecodeError:
+                if not encoding.startswith("utf-8"):
+                    raise
+                # The sample was valid UTF-8 but a later part is not: an export in Windows-1252.
+                encoding = "cp1252"
+                df = pd.read_csv(path, encoding=encoding, **kwargs)
+        except UnicodeDecodeError as exc:
+            raise InputFileError(path, f"cannot decode the file as UTF-8 or Windows-1252 "
+                                 f"({exc.reason} at byte {exc.start}).",
+                                 expected="a text file in UTF-8 or Windows-1252") from None
+        except pd.errors.ParserError as exc:
+            raise InputFileError(path, f"cannot parse the file as a table with delimiter {sep!r}: "
+                                 f"{exc}.", expected="the same number of fields on every row") from None
+        except pd.errors.EmptyDataError:
+            raise InputFileError(path, "the file has no columns.", expected="a header line") from None
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise InputFileError(path, f"the header names column(s) {dupes} more than once.",
+                             expected="each column name once")
+    df.attrs["malformed_rows"] = _malformed_records(path, encoding, sep, len(header))
+    df.attrs["decimal"] = decimal
+    return df if as_text else infer_types(df, decimal=decimal, keep_text=text_columns)
+
+
+def _sniff(path: Path, sep, encoding, decimal):
     with open(path, "rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
-    if not sample.strip():
-        raise InputFileError(path, "the file is empty.", expected="a header line and data rows")
     if b"\x00" in sample:
         raise InputFileError(path, "the file contains binary data (NUL bytes), not text.",
-                             expected="a delimited text table (CSV)")
+                             expected="a delimited text table (CSV) in UTF-8 or Windows-1252")
     encoding = encoding or detect_encoding(sample)
-    text = sample.decode(encoding, errors="replace")
+    text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
+    if not text.strip():
+        raise InputFileError(path, "the file is empty.", expected="a header line and data rows")
     lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
-    if len(lines) > 1 and len(text) >= _SAMPLE_BYTES - 1:
+    if len(lines) > 1 and len(sample) >= _SAMPLE_BYTES:
         lines = lines[:-1]  # the last sampled line may be cut off
     sep = sep or detect_delimiter(lines)
     decimal = decimal or detect_decimal(lines, sep)
-    try:
-        return pd.read_csv(path, sep=sep, encoding=encoding, decimal=decimal, dtype=dtype,
-                           skipinitialspace=False, low_memory=False)
-    except UnicodeDecodeError as exc:
-        if encoding.startswith("utf-8"):
-            # The sample was valid UTF-8 but a later part is not: an export in Windows-1252.
-            return pd.read_csv(path, sep=sep, encoding="cp1252", decimal=decimal, dtype=dtype,
-                               low_memory=False)
-        raise InputFileError(path, f"cannot decode the file as {encoding}: {exc}.") from None
-    except pd.errors.ParserError as exc:
-        raise InputFileError(path, f"cannot parse the file as a table with delimiter {sep!r}: "
-                             f"{exc}.", expected="the same number of fields on every row") from None
-    except pd.errors.EmptyDataError:
-        raise InputFileError(path, "the file has no columns.", expected="a header line") from None
+    header = next(csv.reader([lines[0]], delimiter=sep))
+    return sample, encoding, sep, decimal, header
+
+
+def _malformed_records(path: Path, encoding: str, sep: str, n_header: int) -> dict:
+    """Data rows (1-based, blank lines skipped as pandas skips them) whose number of fields
+    differs from the header's: row -> fields found. Trailing empty fields are allowed (a
+    trailing delimiter). Hand-written with the csv module because pandas has no report of it."""
+    bad = {}
+    row = 0
+    with open(path, encoding=encoding, newline="", errors="replace") as fh:
+        records = csv.reader(fh, delimiter=sep)
+        next(records, None)
+        for record in records:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue
+            row += 1
+            n = len(record)
+            if n < n_header or (n > n_header and any(f.strip() for f in record[n_header:])):
+                bad[row] = n
+    return bad
+
+
+def infer_types(df: pd.DataFrame, *, decimal: str = ".", keep_text=()) -> pd.DataFrame:
+    """Text columns whose every non-blank value is a number become numbers (integers when
+    written without a decimal mark and nothing is missing); others stay text with surrounding
+    spaces removed.
+    ``keep_text`` columns (identifiers) stay text as written, spaces removed."""
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+            out[col] = s
+            continue
+        text = s.astype("string").str.strip().replace("", pd.NA)
+        if col in keep_text:
+            out[col] = text.astype(object).where(text.notna(), None)
+            continue
+        candidate = text.str.replace(",", ".", regex=False) if decimal == "," else text
+        numbers = pd.to_numeric(candidate, errors="coerce")
+        present = int(text.notna().sum())
+        if present and int(numbers.notna().sum()) == present:
+            numbers = numbers.astype(float)
+            # Integers only when written as integers (no decimal mark), as pandas reads them.
+            written_whole = not text.str.contains(r"[.,eE]", regex=True).fillna(False).any()
+            out[col] = numbers.astype("int64") if written_whole and not numbers.isna().any() else numbers
+        else:
+            out[col] = text.astype(object).where(text.notna(), None)
+    result = pd.DataFrame(out, index=df.index)
+    result.attrs.update(df.attrs)
+    return result
+
+
+def ids_as_text(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """Identifier columns as text; whole-number floats (SPSS and Parquet store numbers as
+    doubles) without the ".0", so 1017.0 gives the same pseudonym as "1017" from a CSV."""
+    for col in set(columns) & set(df.columns):
+        values = df[col]
+        if values.dtype.kind == "f":
+            values = values.map(lambda v: str(int(v)) if pd.notna(v) and float(v).is_integer() else v)
+        df[col] = values.astype(object).where(values.notna(), None).map(
+            lambda v: v if v is None else str(v).strip())
+    return df
+
+
+def _no_duplicate_columns(path: Path, df: pd.DataFrame) -> pd.DataFrame:
+    """pandas renames a repeated header to 'name.1'; that is an error in the file."""
+    mangled = [c for c in map(str, df.columns) if re.fullmatch(r".+\.\d+", c)
+               and c.rsplit(".", 1)[0] in set(map(str, df.columns))]
+    if mangled:
+        raise InputFileError(path, f"the header names column(s) "
+                             f"{sorted({c.rsplit('.', 1)[0] for c in mangled})} more than once.",
+                             expected="each column name once")
+    return df
+
+
+def read_columns(path, *, sep: str | None = None, encoding: str | None = None,
+                 decimal: str | None = None, sheet=None) -> list[str]:
+    """The column names of a data file, without reading its rows."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InputFileError(path, "file not found.")
+    if suffix in CSV_SUFFIXES:
+        return _sniff(path, sep, encoding, decimal)[4]
+    if suffix in EXCEL_SUFFIXES:
+        return [str(c) for c in _read_excel(path, sheet).columns]
+    if suffix in SPSS_SUFFIXES:
+        import pyreadstat
+        return list(pyreadstat.read_sav(str(path), metadataonly=True)[1].column_names)
+    if suffix in PARQUET_SUFFIXES:
+        import pyarrow.parquet as pq
+        return list(pq.read_schema(path).names)
+    raise InputFileError(path, f"unsupported file type {suffix!r}.",
+                         expected=f"one of {', '.join(SUPPORTED)}")
 
 
 def _read_excel(path: Path, sheet, dtype=None) -> pd.DataFrame:
@@ -167,12 +288,7 @@ def _read_spss(path: Path, text_columns: set, labelled_columns: set) -> pd.DataF
     labels = meta.variable_value_labels or {}
     for col in labelled_columns & set(labels) & set(df.columns):
         df[col] = df[col].map(lambda v, m=labels[col]: m.get(v, v) if pd.notna(v) else v)
-    for col in text_columns & set(df.columns):
-        values = df[col]
-        if values.dtype.kind == "f":   # SPSS stores numbers as doubles: 1017.0 -> "1017"
-            values = values.map(lambda v: str(int(v)) if pd.notna(v) and float(v).is_integer() else v)
-        df[col] = values.astype(object).where(values.notna(), None).map(
-            lambda v: v if v is None else str(v))
+    df = ids_as_text(df, text_columns)
     df.attrs["value_labels"] = labels
     df.attrs["column_labels"] = dict(zip(meta.column_names, meta.column_labels))
     return df

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputFileError, ParameterError, PrivacyError
+from .errors import ParameterError
+from .instruments import load_instrument
+from .loading import check_identifier_columns, load_source
 from .manifest import Manifest, load_manifest
-from .national_id import scan_frame
 from .privacy import Pseudonymiser, load_pseudonym_key
-from .readers import read_table
-from .instruments import load_instrument, score_instrument
-from .validation import (check_columns, check_items, coerce_dates, coerce_numbers, empty_quarantine,
-                         item_specs, resolve_duplicates)
+from .validation import empty_quarantine
 
 ALL_INSTITUTIONS = (None, "", "all", "All", "ALL")
 
@@ -155,53 +153,14 @@ class Study:
         return self._cache[source]
 
     def _load_source(self, source: str) -> dict:
-        spec = self.manifest.sources[source]
-        # Identifiers are read as text: a person number "01017012345" read as a number loses
-        # its leading zero and could collide with another person's.
-        canonical_to_raw = {v: k for k, v in spec.columns.items()}
-        id_like = {self.id_column, *self.manifest.pseudonymise}
-        text_columns = {canonical_to_raw.get(c, c) for c in id_like}
-        categories = [c for c, item in item_specs(self.instruments(source)).items()
-                      if item.type == "category"]
-        raw = read_table(spec.file, text_columns=text_columns,
-                         labelled_columns={canonical_to_raw.get(c, c) for c in categories},
-                         **spec.read)
-        rows_read = len(raw)
-        absent = [c for c in spec.columns if c not in raw.columns]
-        if absent:
-            raise InputFileError(spec.file, f"column(s) {absent} named under `columns:` for source "
-                                 f"{source!r} are not in the file.",
-                                 expected=f"one of the file's columns {list(raw.columns)}")
-        df = raw.rename(columns=spec.columns)
-        if rows_read == 0:
-            raise InputFileError(spec.file, f"source {source!r} has a header but no data rows.",
-                                 expected="at least one row of data")
-        df.index = pd.RangeIndex(1, rows_read + 1, name="row")
-        # Pseudonymise first, so that nothing derived from the table (the quarantine's key
-        # values included) ever holds a raw identifier.
-        df = self._pseudonymise(df)
-        self._refuse_national_ids(df, spec)
-        instruments = self.instruments(source)
-        specs = item_specs(instruments)
-        where = {"source": source, "file": spec.file.name}
-        check_columns(df, specs, source=source, file=spec.file)
-        df, bad_numbers = coerce_numbers(df, specs, **where)
-        df, bad_dates = coerce_dates(df, spec.dates, **where)
-        problems = [bad_numbers, bad_dates, check_items(df, specs, **where)]
-        bad_rows = set().union(*(set(p["row"]) for p in problems))
-        df = df[~df.index.isin(bad_rows)]
-        if spec.unique:
-            absent = [c for c in spec.unique if c not in df.columns]
-            if absent:
-                raise InputFileError(spec.file, f"unique key column(s) {absent} of source "
-                                     f"{source!r} are not in the file.")
-            df, duplicates = resolve_duplicates(df, list(spec.unique), order_by="submitted", **where)
-            problems.append(duplicates)
-        if instruments:
-            df = pd.concat([df, *(score_instrument(df, inst) for inst in instruments)], axis=1)
-        quarantine = pd.concat([p for p in problems if len(p)] or [empty_quarantine()],
-                               ignore_index=True).sort_values(["row", "column"], kind="stable")
-        return {"table": df, "quarantine": quarantine.reset_index(drop=True), "rows_read": rows_read}
+        loaded = load_source(self.manifest.sources[source], manifest=self.manifest,
+                             instruments=self.instruments(source), pseudonymise=self._pseudonymise)
+        # After the source (whose own file errors say more) and before its table is handed out.
+        if "__identifiers_checked__" not in self._cache:
+            check_identifier_columns(self.manifest)
+            self._cache["__identifiers_checked__"] = True
+        return {"table": loaded.table, "quarantine": loaded.quarantine,
+                "rows_read": loaded.rows_read}
 
     def instruments(self, source: str) -> list:
         """The instrument definitions a source names (a study's own ``instruments/`` first)."""
@@ -220,23 +179,6 @@ class Study:
         for col in columns:
             df[col] = pseudonymiser(df[col])
         return df
-
-    def _refuse_national_ids(self, df: pd.DataFrame, spec) -> None:
-        """A national ID number left in any column that is not pseudonymised stops the load:
-        loading it would let it reach tables, quarantine files and reports."""
-        columns = [c for c in df.columns if c not in self.manifest.pseudonymise]
-        findings = scan_frame(df, columns=columns)
-        if not len(findings):
-            return
-        first = findings.iloc[0]
-        per_column = findings.groupby("column").size()
-        raise PrivacyError(
-            f"{spec.file}: column {first['column']!r} holds a national ID number (row "
-            f"{first['row']}: {first['masked']}; {len(findings)} found in "
-            f"{', '.join(f'{c} ×{n}' for c, n in per_column.items())}), and the column is not "
-            f"listed under `pseudonymise:` in study.yaml. If it is an identifier column, list it "
-            f"there; if it is free text, remove the numbers in the source system. Nothing was "
-            f"loaded, so no ID can reach an output.")
 
     def _restrict(self, df: pd.DataFrame) -> pd.DataFrame:
         if self.institution is None:

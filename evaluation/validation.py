@@ -20,13 +20,16 @@ NUMERIC_TYPES = {"number", "integer", "binary"}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EXCEL_SERIAL_RANGE = (1, 80_000)
 NORWEGIAN_DATE_FORMATS = ("%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
+ISO_DATE = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
+NORWEGIAN_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}( \d{1,2}:\d{2}(:\d{2})?)?"
+UTC_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
 def empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
 
 
-def _records(source: str, file: str, rows, column, values, rule) -> pd.DataFrame:
+def records(source: str, file: str, rows, column, values, rule) -> pd.DataFrame:
     rows = list(rows)
     return pd.DataFrame({"source": source, "file": file, "row": rows,
                          "column": column, "value": [str(v) for v in values], "rule": rule},
@@ -83,7 +86,7 @@ def coerce_numbers(df: pd.DataFrame, specs: dict, *, source: str, file: str):
         numbers = pd.to_numeric(text, errors="coerce")
         bad = (numbers.isna() & text.notna() & (text != "")).fillna(False).astype(bool)
         if bad.any():
-            problems.append(_records(source, file, df.index[bad], col, raw[bad],
+            problems.append(records(source, file, df.index[bad], col, raw[bad],
                                      f"not a number ({item.type} expected)"))
         df[col] = numbers.astype(float)
     return df, _concat(problems)
@@ -100,13 +103,7 @@ def coerce_dates(df: pd.DataFrame, columns, *, source: str, file: str):
         if pd.api.types.is_datetime64_any_dtype(raw):
             continue
         text = raw.astype("string").str.strip()
-        # ISO 8601 (Nettskjema, most systems) or the Norwegian dd.mm.yyyy; nothing looser: a
-        # lenient parser reads words like "yesterday" as dates.
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        for fmt in NORWEGIAN_DATE_FORMATS:
-            todo = parsed.isna() & text.notna()
-            if todo.any():
-                parsed[todo] = pd.to_datetime(text[todo], errors="coerce", format=fmt)
+        parsed = parse_dates(text)
         # Plain booleans: string-typed comparisons give <NA>, which would hide a bad row.
         bad = (parsed.isna() & text.notna() & (text != "")).fillna(False).astype(bool)
         numeric = pd.to_numeric(text, errors="coerce").astype(float)
@@ -115,14 +112,36 @@ def coerce_dates(df: pd.DataFrame, columns, *, source: str, file: str):
             as_date = (EXCEL_EPOCH + pd.to_timedelta(numeric[serial], unit="D")).dt.strftime("%Y-%m-%d")
             rules = [f"an Excel serial number, not a date (it would be {d}); export dates as "
                      f"text (YYYY-MM-DD)" for d in as_date]
-            problems.append(_records(source, file, df.index[serial], col, raw[serial], rules))
+            problems.append(records(source, file, df.index[serial], col, raw[serial], rules))
         other = bad & ~serial
         if other.any():
-            problems.append(_records(source, file, df.index[other], col, raw[other],
+            problems.append(records(source, file, df.index[other], col, raw[other],
                                      "not a date (expected YYYY-MM-DD, YYYY-MM-DD HH:MM or "
                                      "DD.MM.YYYY)"))
         df[col] = parsed
     return df, _concat(problems)
+
+
+def parse_dates(text: pd.Series) -> pd.Series:
+    """Full dates only: ISO 8601 (Nettskjema and most systems) or the Norwegian DD.MM.YYYY,
+    with or without a time. Nothing looser: a lenient parser reads "yesterday" as a date, and
+    ISO parsing turns "2024" into 1 January. Times with a UTC offset are converted to
+    Norwegian local time (Europe/Oslo), so winter and summer times compare correctly."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    iso = text.str.fullmatch(ISO_DATE).fillna(False).astype(bool)
+    offset = iso & text.str.contains(UTC_OFFSET, regex=True).fillna(False).astype(bool)
+    naive = iso & ~offset
+    if naive.any():
+        out[naive] = pd.to_datetime(text[naive], errors="coerce", format="ISO8601").astype("datetime64[ns]")
+    if offset.any():
+        aware = pd.to_datetime(text[offset], errors="coerce", format="ISO8601", utc=True)
+        out[offset] = aware.dt.tz_convert("Europe/Oslo").dt.tz_localize(None).astype("datetime64[ns]")
+    norwegian = text.str.fullmatch(NORWEGIAN_DATE).fillna(False).astype(bool)
+    for fmt in NORWEGIAN_DATE_FORMATS:
+        todo = norwegian & out.isna()
+        if todo.any():
+            out[todo] = pd.to_datetime(text[todo], errors="coerce", format=fmt).astype("datetime64[ns]")
+    return out
 
 
 def item_schema(specs: dict, present) -> pa.DataFrameSchema:
@@ -163,7 +182,7 @@ def check_items(df: pd.DataFrame, specs: dict, *, source: str, file: str) -> pd.
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna() & fc["column"].notna()]
-        return _records(source, file, fc["index"].astype(int), fc["column"].to_numpy(),
+        return records(source, file, fc["index"].astype(int), fc["column"].to_numpy(),
                         fc["failure_case"].to_numpy(), fc["check"].to_numpy())
     return empty_quarantine()
 

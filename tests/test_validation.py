@@ -21,7 +21,7 @@ ORS_HEADER = "person_id,episode,session,date,ors_1,ors_2,ors_3,ors_4"
 
 
 def _study(folder: Path, text: str | bytes, *, instrument="ors", file="fit.csv", unique=None,
-           dates=None, extra=None) -> Path:
+           dates=None, extra=None, pseudonymise=("person_id",)) -> Path:
     """A one-source study around a data file written from ``text``."""
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / file
@@ -34,7 +34,7 @@ def _study(folder: Path, text: str | bytes, *, instrument="ors", file="fit.csv",
     source.update(extra or {})
     (folder / "key.txt").write_text(KEY)
     (folder / "study.yaml").write_text(yaml.safe_dump({
-        "name": "t", "pseudonymise": ["person_id"], "pseudonym_key_file": "key.txt",
+        "name": "t", "pseudonymise": list(pseudonymise), "pseudonym_key_file": "key.txt",
         "sources": {"src": source}}), encoding="utf-8")
     return folder
 
@@ -111,7 +111,8 @@ def test_unknown_category(tmp_path, capsys):
     cols = ("staff_id,role,years_experience,trained_in_ip,ip_usefulness,leadership_drive,"
             "ip_eases_work,ip_presentation")
     text = cols + "\nS1,nurse,3,1,4,4,4,mentioned\nS2,doctor,3,1,4,4,4,mentioned\n"
-    study = _study(tmp_path / "s", text, instrument="ip_questionnaire_staff", file="staff.csv")
+    study = _study(tmp_path / "s", text, instrument="ip_questionnaire_staff", file="staff.csv",
+                   pseudonymise=["staff_id"])
     code, _, q = _validate(study, tmp_path / "out", capsys)
     assert code == 1
     _one_bad(q, 2, "role", "doctor", "not one of nurse")
@@ -178,8 +179,10 @@ def test_validate_cli_on_synthetic_study(small_study, small_truth, tmp_path, cap
 
 
 def test_score_cli(small_study, tmp_path, capsys):
+    # 1: the residents' source has quarantined rows (planted), which are not scored.
     assert main(["score", str(small_study), "--instrument", "life_chaos",
-                 "--out", str(tmp_path / "chaos.csv")]) == 0
+                 "--out", str(tmp_path / "chaos.csv")]) == 1
+    assert "quarantined" in capsys.readouterr().out
     scored = pd.read_csv(tmp_path / "chaos.csv")
     assert {"person_id", "daily_chaos", "daily_chaos_n_items", "daily_chaos_prorated"} <= set(scored.columns)
     assert scored["daily_chaos"].between(1, 5).all() or scored["daily_chaos"].isna().any()
@@ -218,7 +221,8 @@ def test_nettskjema_checkbox_columns_are_0_or_1(tmp_path, capsys):
     cols = ("staff_id,role,years_experience,trained_in_ip,ip_usefulness,leadership_drive,"
             "ip_eases_work,ip_presentation,ip_supports_housing,ip_supports_work")
     text = cols + "\nS1,nurse,3,1,4,4,4,mentioned,1,0\nS2,leader,3,1,4,4,4,mentioned,2,0\n"
-    study = _study(tmp_path / "s", text, instrument="ip_questionnaire_staff", file="staff.csv")
+    study = _study(tmp_path / "s", text, instrument="ip_questionnaire_staff", file="staff.csv",
+                   pseudonymise=["staff_id"])
     code, _, q = _validate(study, tmp_path / "out", capsys)
     assert code == 1
     _one_bad(q, 2, "ip_supports_housing", "2", "not 0 or 1")
