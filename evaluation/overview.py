@@ -205,7 +205,7 @@ def score_summary(study) -> pd.DataFrame:
                     continue
                 prorated = df.get(f"{score.column}_prorated")
                 rows.append({"source": source, "instrument": inst.name, "measure": score.column,
-                             "kind": "score", "n": int(x.notna().sum()),
+                             "kind": "score", "n": int(x.notna().sum()), "n_flagged": np.nan,
                              "n_missing": int(x.isna().sum()), "estimate": x.mean(),
                              "sd": x.std(), "min": x.min(), "max": x.max(),
                              "n_prorated": int(prorated.fillna(False).sum()) if prorated is not None else 0,
@@ -217,7 +217,8 @@ def score_summary(study) -> pd.DataFrame:
                 lo, hi = proportion_ci(flag.sum(), len(flag))
                 rows.append({"source": source, "instrument": inst.name, "measure": cutoff.flag,
                              "kind": f"share {cutoff.score} {cutoff.operator} {cutoff.value:g}",
-                             "n": len(flag), "n_missing": int(df[cutoff.flag].isna().sum()),
+                             "n": len(flag), "n_flagged": int(flag.sum()),
+                             "n_missing": int(df[cutoff.flag].isna().sum()),
                              "estimate": flag.mean() if len(flag) else np.nan, "sd": np.nan,
                              "min": np.nan, "max": np.nan, "n_prorated": 0,
                              "ci_low": float(lo), "ci_high": float(hi)})

@@ -168,7 +168,7 @@ def _neutral_index(levels: list, neutral) -> int | None:
 
 def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = "item",
                 hue: str = "level", col: str | None = None, ax=None, neutral=None,
-                palette="RdYlGn"):
+                palette="RdYlGn", rules=None):
     """Diverging stacked bars of the answers to each item (a "Likert chart").
 
     Levels below the neutral level go to the left of zero, levels above it to the right, and
@@ -198,6 +198,11 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
     palette : str or list of colours
         Seaborn palette name or colours, one per level from the lowest (default ``'RdYlGn'``,
         red for low to green for high).
+    rules : DisclosureRules, optional
+        Disclosure rules (default: cells of fewer than 5 answers). Levels with fewer answers
+        (and the next smallest level when only one is) are not drawn in place but hidden
+        together in a grey segment at the right end of the bar. Applies when ``data`` has
+        the counts column ``n``.
 
     Returns
     -------
@@ -246,6 +251,14 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
         raise ParameterError(f"{func}: item {_plain(dup[y])!r} has more than one row for "
                              f"level {_plain(dup[hue])!r}; pass the table of one group.")
 
+    hidden_share = None
+    if "n" in data.columns:
+        from .disclosure import DisclosureRules, hide_small_levels
+        rules = rules if rules is not None else DisclosureRules()
+        data = hide_small_levels(data, rules, keys=[y], n="n", share=x)
+        total = data.groupby(y, sort=False)["n"].transform("sum")
+        data = data.assign(_hidden=np.where(data["suppressed"], data["n"] / total.where(total > 0), 0.0))
+        hidden_share = data.groupby(y, sort=False)["_hidden"].sum()
     items = list(pd.unique(data[y]))
     levels = list(pd.unique(data[hue]))
     shares = (data.pivot(index=y, columns=hue, values=x).reindex(index=items, columns=levels)
@@ -288,6 +301,11 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
         ax.barh(pos, values[:, j], left=edge, color=colours[j], label=str(levels[j]),
                 edgecolor="white", linewidth=0.5)
         edge = edge + values[:, j]
+    if hidden_share is not None and hidden_share.fillna(0).any():
+        hid = hidden_share.reindex(items).fillna(0).to_numpy()
+        ax.barh(pos, hid, left=edge, color="#bdbdbd", hatch="..", edgecolor="white",
+                linewidth=0.5, label="hidden")
+        edge = edge + hid
 
     labels = [str(it) for it in items]
     if n_by_item is not None:
@@ -296,7 +314,7 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
     ax.set_yticks(pos, labels)
     ax.set_ylim(len(items) - 0.5, -0.5)          # first item on top
     left_total = values[:, below].sum(axis=1) + half
-    right_total = values[:, above].sum(axis=1) + half
+    right_total = edge
     reach = max(float(left_total.max(initial=0)), float(right_total.max(initial=0)), 0.05)
     reach = min(1.0, np.ceil(reach * 10) / 10)
     ax.set_xlim(-reach, reach)
@@ -305,7 +323,7 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
     ax.set_xlabel("share of answers")
     ax.set_ylabel("")
     handles, names = ax.get_legend_handles_labels()
-    order = [names.index(str(lev)) for lev in levels if str(lev) in names]
+    order = [names.index(str(lev)) for lev in [*levels, "hidden"] if str(lev) in names]
     ax.legend([handles[i] for i in order], [names[i] for i in order], title=hue,
               bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     ax.grid(axis="x", alpha=0.3)

@@ -59,7 +59,8 @@ def test_overview_runs_for_one_institution(small_study, tmp_path):
         (small_study / "ground_truth.json").read_text())["institutions"] if i["institution"] != name]
     # The per-institution coverage table names only the chosen institution.
     nb = nbformat.read(result.executed, as_version=4)
-    last_tables = [o["data"]["text/html"] for c in nb.cells[-4:-2] if c.cell_type == "code"
+    last_tables = [o["data"]["text/html"] for c in nb.cells
+                   if c.cell_type == "code" and "by_institution = overview.coverage" in c.source
                    for o in c.outputs if "text/html" in o.get("data", {})]
     assert last_tables and name in last_tables[-1]
     assert not any(o in last_tables[-1] for o in others)

@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from evaluation.errors import ParameterError  # noqa: E402
+from evaluation.disclosure import DisclosureRules
 from evaluation.questionnaire import item_distribution, likert_plot  # noqa: E402
 
 LEVELS = [1, 2, 3, 4, 5]
@@ -192,7 +193,7 @@ def test_likert_plot_draws_on_given_ax_one_group_at_a_time(answers):
 def test_likert_plot_with_a_missing_values_column():
     df = pd.DataFrame({"q": [1, 2, 2, None, 5, None], "r": [3, 3, 4, 5, 5, 1]})
     dist = item_distribution(df, ["q", "r"], levels=LEVELS)
-    ax = likert_plot(dist)
+    ax = likert_plot(dist, rules=DisclosureRules(min_cell=1))   # geometry only: hide nothing
     assert [t.get_text() for t in ax.get_yticklabels()] == ["q (n=4)", "r (n=6)"]
     left = _left_widths_by_row(ax)
     assert left[0] == pytest.approx(0.25 + 0.5)      # 1 and 2 answered, no neutral answer
@@ -205,3 +206,16 @@ def test_likert_plot_bad_columns(answers):
         likert_plot(dist, x="percent")
     with pytest.raises(ParameterError, match="DataFrame"):
         likert_plot(None)
+
+
+def test_likert_plot_hides_small_levels_together():
+    # 40 answers: level 1 has 3 (small), level 2 has 7; level 1 is hidden with the next
+    # smallest level so that its share cannot be read off the bar.
+    answers = pd.DataFrame({"q": [1] * 3 + [2] * 7 + [3] * 10 + [4] * 12 + [5] * 8})
+    dist = item_distribution(answers, ["q"], levels=LEVELS)
+    ax = likert_plot(dist)
+    hidden = [p for p in ax.patches if p.get_facecolor()[:3] == pytest.approx((0.741, 0.741, 0.741), abs=0.01)]
+    assert len(hidden) == 1
+    assert hidden[0].get_width() == pytest.approx(10 / 40)       # levels 1 and 2 together
+    widths = sorted(round(p.get_width(), 4) for p in ax.patches if p not in hidden)
+    assert round(3 / 40, 4) not in widths and round(7 / 40, 4) not in widths

@@ -1,0 +1,113 @@
+"""Primary and secondary cell suppression for tables of counts.
+
+Primary: cells of 1 to min_cell − 1 people. Secondary: more cells, so that no suppressed cell
+can be worked out from row or column totals; the result is then audited with linear
+programming against an attacker who knows the true totals (ACRO #198 leaked exactly this).
+Hand-written because no maintained Python package does cell suppression (sdcTable and tau-Argus
+are R and Java); the audit uses scipy's ``linprog``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+
+
+def secondary_suppression(counts: np.ndarray, primary: np.ndarray, *, max_rounds: int = 100) -> np.ndarray:
+    """Cells to suppress in addition to ``primary`` (a boolean mask of the same shape).
+
+    Greedy: while a row or a column has exactly one suppressed cell, suppress its smallest
+    other cell (preferring one whose column or row already has a suppression, which closes
+    the pattern with fewer cells). Then audit; a cell the attacker could still solve for gets
+    its row's next smallest cell suppressed, and the loop starts again.
+    """
+    # A missing count (a row the column does not apply to) is never chosen to hide another.
+    counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
+    mask = np.atleast_2d(np.asarray(primary, dtype=bool)).copy()
+    if not mask.any():
+        return np.zeros_like(mask)
+    for _ in range(max_rounds):
+        changed = _close_lines(counts, mask) | _close_lines(counts.T, mask.T)
+        if changed:
+            continue
+        exposed = audit(counts, mask)
+        if not exposed:
+            break
+        r, c = exposed[0]
+        _suppress_smallest(counts[r], mask[r], prefer=mask.any(axis=0), exclude=c)
+    return mask & ~np.atleast_2d(np.asarray(primary, dtype=bool))
+
+
+def _close_lines(counts: np.ndarray, mask: np.ndarray) -> bool:
+    """Rows with exactly one suppressed cell get one more (works on a view: pass .T for columns)."""
+    changed = False
+    other_axis_has = mask.any(axis=0)
+    for r in range(counts.shape[0]):
+        if mask[r].sum() == 1 and counts.shape[1] > 1:
+            changed |= _suppress_smallest(counts[r], mask[r], prefer=other_axis_has, exclude=None)
+    return changed
+
+
+def _suppress_smallest(row: np.ndarray, row_mask: np.ndarray, *, prefer: np.ndarray, exclude) -> bool:
+    candidates = [j for j in range(len(row)) if not row_mask[j] and j != exclude]
+    if not candidates:
+        return False
+    # Smallest positive cell first (a zero is uninformative to hide), columns that already
+    # hold a suppression before others.
+    j = min(candidates, key=lambda k: (row[k] <= 0, not prefer[k], row[k]))
+    row_mask[j] = True
+    return True
+
+
+def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5) -> list[tuple[int, int]]:
+    """Suppressed cells an attacker could pin down from the true row and column totals.
+
+    For each suppressed cell, the smallest and largest value it can take given every row and
+    column total and non-negative cells (two linear programs). A cell whose range is narrower
+    than ``tolerance`` is exposed.
+    """
+    counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
+    mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+    cells = list(zip(*np.nonzero(mask)))
+    if not cells:
+        return []
+    bounds = cell_bounds(counts, mask)
+    return [cell for cell, (lo, hi) in zip(cells, bounds) if hi - lo < tolerance]
+
+
+def cell_bounds(counts: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
+    """(min, max) of each suppressed cell (in ``np.nonzero(mask)`` order) over every table with
+    the same row totals, column totals and shown cells, and no negative cell."""
+    counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
+    mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+    cells = list(zip(*np.nonzero(mask)))
+    index = {cell: k for k, cell in enumerate(cells)}
+    n_rows, n_cols = counts.shape
+    a_eq, b_eq = [], []
+    # A line of one cell has no published total (its "total" is the cell): only lines of two
+    # or more cells give the attacker an equation.
+    for r in range(n_rows if n_cols > 1 else 0):
+        row = np.zeros(len(cells))
+        for c in range(n_cols):
+            if (r, c) in index:
+                row[index[(r, c)]] = 1
+        if row.any():
+            a_eq.append(row)
+            b_eq.append(counts[r][mask[r]].sum())
+    for c in range(n_cols if n_rows > 1 else 0):
+        col = np.zeros(len(cells))
+        for r in range(n_rows):
+            if (r, c) in index:
+                col[index[(r, c)]] = 1
+        if col.any():
+            a_eq.append(col)
+            b_eq.append(counts[:, c][mask[:, c]].sum())
+    if not a_eq:
+        return [(0.0, np.inf)] * len(cells)
+    out = []
+    for k in range(len(cells)):
+        objective = np.zeros(len(cells))
+        objective[k] = 1
+        lo = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        hi = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        out.append((lo.fun, -hi.fun))
+    return out
