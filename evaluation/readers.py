@@ -187,6 +187,20 @@ def _malformed_records(path: Path, encoding: str, sep: str, n_header: int) -> di
     return bad
 
 
+def all_numbers(text: pd.Series) -> pd.Series | None:
+    """``text`` (stripped, blanks missing) as floats when every value is a number, else None.
+
+    pyarrow's cast does this about four times faster than ``pd.to_numeric`` and fails on the
+    first value that is not a number, which is all a column that is text needs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        values = pc.cast(pa.array(text.astype("string[pyarrow]"), from_pandas=True), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+        return None
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype=float)
+
+
 def infer_types(df: pd.DataFrame, *, decimal: str = ".", keep_text=()) -> pd.DataFrame:
     """Text columns whose every non-blank value is a number become numbers (integers when
     written without a decimal mark and nothing is missing); others stay text with surrounding
@@ -203,10 +217,8 @@ def infer_types(df: pd.DataFrame, *, decimal: str = ".", keep_text=()) -> pd.Dat
             out[col] = text.astype(object).where(text.notna(), None)
             continue
         candidate = text.str.replace(",", ".", regex=False) if decimal == "," else text
-        numbers = pd.to_numeric(candidate, errors="coerce")
-        present = int(text.notna().sum())
-        if present and int(numbers.notna().sum()) == present:
-            numbers = numbers.astype(float)
+        numbers = all_numbers(candidate) if text.notna().any() else None
+        if numbers is not None:
             # Integers only when written as integers (no decimal mark), as pandas reads them.
             written_whole = not text.str.contains(r"[.,eE]", regex=True).fillna(False).any()
             out[col] = numbers.astype("int64") if written_whole and not numbers.isna().any() else numbers

@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .errors import InputFileError
+from .readers import all_numbers
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "column", "value", "rule"]
 NUMERIC_TYPES = {"number", "integer", "binary"}
@@ -82,9 +83,13 @@ def coerce_numbers(df: pd.DataFrame, specs: dict, *, source: str, file: str):
         if raw.dtype.kind in "biuf":
             df[col] = raw.astype(float)
             continue
-        text = raw.astype("string").str.strip().str.replace(",", ".", regex=False)
+        text = raw.astype("string").str.strip().str.replace(",", ".", regex=False).replace("", pd.NA)
+        numbers = all_numbers(text)
+        if numbers is not None:           # the common case: every cell a number
+            df[col] = numbers
+            continue
         numbers = pd.to_numeric(text, errors="coerce")
-        bad = (numbers.isna() & text.notna() & (text != "")).fillna(False).astype(bool)
+        bad = (numbers.isna() & text.notna()).fillna(False).astype(bool)
         if bad.any():
             problems.append(records(source, file, df.index[bad], col, raw[bad],
                                      f"not a number ({item.type} expected)"))
