@@ -182,6 +182,8 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
         status = "failed"
         error = f"{notebook} could not be executed: {type(exc).__name__}: {exc}."
     seconds = time.time() - started
+    if executed.is_file():
+        _local_paths_out(executed)
     _write_log(log, notebook, params, status, seconds, error)
     if error:
         failed = NotebookFailed(error, executed_path=executed)
@@ -203,6 +205,17 @@ def render_html(executed, target, *, show_code: bool = False) -> Path:
     target = Path(target)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def _local_paths_out(executed: Path) -> None:
+    """papermill records where the notebook was read and written; an absolute path there
+    names the user's machine in a file meant to be shared. Keep the file names only."""
+    nb = nbformat.read(str(executed), as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = Path(meta[key]).name
+    nbformat.write(nb, str(executed))
 
 
 def _write_log(log: Path, notebook: Path, params: dict, status: str, seconds: float, error) -> None:
