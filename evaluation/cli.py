@@ -19,6 +19,8 @@ EXAMPLES = {
                 "exit 0: every row valid; 1: rows quarantined (see quarantine.csv); 2: unusable input",
     "score": "example:\n  ipeval score data_synthetic/study.yaml --instrument ors --out ors_scores.csv\n"
              "  ipeval score data_synthetic --instrument life_chaos",
+    "check": "example:\n  ipeval check reports/ --study data_synthetic/study.yaml\n"
+             "exit 0: nothing found; 1: findings (report printed and written as JSON)",
     "run": "example:\n  ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml "
            "--out reports/overview\n  ipeval run notebooks/study_overview.ipynb -p institution "
            "Karlsborg --show-code",
@@ -68,7 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default reports/<notebook name>)")
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument("--accept-risk", metavar="REASON", default=None,
+                   help="write the HTML even if the output check finds problems; the reason "
+                        "is kept in the run's log")
     p.set_defaults(func=_run)
+
+    p = verb("check", "check outputs (notebooks, HTML, CSV/XLSX, folders) before they are shared")
+    p.add_argument("path", type=Path, help="a file or a folder (searched recursively)")
+    p.add_argument("--study", type=Path, default=None,
+                   help="the study the outputs come from: its identifiers, quotes and rules")
+    p.add_argument("--report", type=Path, default=None,
+                   help="JSON report (default: disclosure_check.json in the folder, or FILE.check.json)")
+    p.set_defaults(func=_check)
     return parser
 
 
@@ -94,12 +107,17 @@ def _score(args) -> int:
     return score_study(args.study, args.instrument, args.out)
 
 
+def _check(args) -> int:
+    from .disclosure.check import run_check
+    return run_check(args.path, study=args.study, report_path=args.report)
+
+
 def _run(args) -> int:
     from .execution import run_notebook
     params = dict(args.parameter)
     out = args.out or Path("reports") / args.notebook.stem
     result = run_notebook(args.notebook, params, out, show_code=args.show_code,
-                          timeout=args.timeout)
+                          timeout=args.timeout, accept_risk=args.accept_risk)
     print(f"Executed {args.notebook} in {result.seconds:.1f} s.\n"
           f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}")
     return 0

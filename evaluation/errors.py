@@ -56,6 +56,12 @@ class PrivacyError(IpevalError):
     """The study asks for pseudonymisation and it cannot be done safely."""
 
 
+class DisclosureFindings(IpevalError):
+    """An output holds something that must not be shared (the checker's report says what)."""
+
+    exit_code = 1
+
+
 class NotebookFailed(IpevalError):
     """A notebook ran but a cell raised; the executed copy is kept for inspection."""
 

@@ -23,7 +23,7 @@ from nbconvert import HTMLExporter
 from traitlets import CaselessStrEnum
 
 from . import errors
-from .errors import InputFileError, NotebookFailed, OutputError, ParameterError
+from .errors import DisclosureFindings, InputFileError, NotebookFailed, OutputError, ParameterError
 from .output import writable_dir
 
 _NONE_WORDS = {"none", "null", "~"}
@@ -150,10 +150,16 @@ def check_study_parameter(notebook, params: dict) -> None:
 
 def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
                  show_code: bool = False, html: bool = True, timeout: float | None = None,
-                 kernel_name: str = "python3", cwd=None) -> RunResult:
-    """Execute ``notebook`` with ``parameters`` into ``out_dir``, then render HTML.
+                 kernel_name: str = "python3", cwd=None,
+                 accept_risk: str | None = None) -> RunResult:
+    """Execute ``notebook`` with ``parameters`` into ``out_dir``, check the report with the
+    output checker, then write its HTML.
 
     Raises NotebookFailed (exit 1) when a cell fails; the executed copy with the error is kept.
+    Raises DisclosureFindings (exit 1) when the report holds something that must not be shared
+    (national ID numbers, identifiers, person-level tables, small cells outside the disclosure
+    layer, quotes not de-identified, paths of this machine): the HTML is not written unless
+    ``accept_risk`` gives a reason, which is kept in the run's log.
     """
     notebook = Path(notebook)
     params = coerce_parameters(notebook, parameters or {})
@@ -184,16 +190,53 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
     seconds = time.time() - started
     if executed.is_file():
         _local_paths_out(executed)
-    _write_log(log, notebook, params, status, seconds, error)
     if error:
+        _write_log(log, notebook, params, status, seconds, error)
         failed = NotebookFailed(error, executed_path=executed)
         if usage_error is not None:
             # The notebook stopped on one of ipeval's own input errors (an unknown institution,
             # a bad manifest): that is bad usage, exit 2, as if the CLI had found it.
             failed.exit_code = usage_error.exit_code
         raise failed
-    html_path = render_html(executed, out_dir / f"{notebook.stem}.html", show_code=show_code) if html else None
+    html_path, check = None, None
+    try:
+        if html:
+            study = params.get("study", notebook_parameters(notebook).get("study", {}).get("default"))
+            html_path, check = _checked_html(executed, out_dir / f"{notebook.stem}.html",
+                                             show_code=show_code, study=study,
+                                             accept_risk=accept_risk)
+    except DisclosureFindings as exc:
+        check = exc.summary
+        raise
+    finally:   # one log line per run, with the check's outcome, whether or not it refused
+        _write_log(log, notebook, params, status, seconds, error, disclosure=check)
     return RunResult(notebook, executed, html_path, params, seconds, log)
+
+
+def _checked_html(executed: Path, target: Path, *, show_code: bool, study, accept_risk):
+    """Render to a private temporary file, check it, and only then put it where it is shared.
+    Returns (path, check summary); raises DisclosureFindings when it must not be written."""
+    from .disclosure.check import check_path, report
+    from .study import resolve_study_path
+    with tempfile.TemporaryDirectory(prefix="ipeval-check-") as tmp:
+        draft = render_html(executed, Path(tmp) / target.name, show_code=show_code)
+        study_path = resolve_study_path(study) if isinstance(study, str) and study else None
+        findings = check_path(draft, study=study_path)
+        summary = {"report": target.name, "findings": int(len(findings)),
+                   "rules": sorted(set(findings["rule"])) if len(findings) else [],
+                   "accepted_risk": accept_risk if len(findings) else None,
+                   "written": not len(findings) or bool(accept_risk)}
+        if len(findings) and not accept_risk:
+            text = report(findings).replace(str(draft), target.name)
+            refused = DisclosureFindings(
+                f"The report was not written: the output check found {len(findings)} problem(s) "
+                f"that must not be shared.\n{text}\nFix the notebook (show tables through the "
+                f"disclosure layer), or write it anyway with --accept-risk \"reason\"; the reason "
+                f"is kept in the run's log.")
+            refused.summary = summary
+            raise refused
+        shutil.copyfile(draft, target)
+    return target, summary
 
 
 def render_html(executed, target, *, show_code: bool = False) -> Path:
@@ -218,9 +261,10 @@ def _local_paths_out(executed: Path) -> None:
     nbformat.write(nb, str(executed))
 
 
-def _write_log(log: Path, notebook: Path, params: dict, status: str, seconds: float, error) -> None:
+def _write_log(log: Path, notebook: Path, params: dict, status: str, seconds: float, error,
+               disclosure: dict | None = None) -> None:
     entry = {"notebook": str(notebook), "parameters": params, "status": status,
              "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - seconds)),
-             "seconds": round(seconds, 2), "error": error}
+             "seconds": round(seconds, 2), "error": error, "disclosure_check": disclosure}
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")

@@ -15,6 +15,7 @@ from ..errors import ManifestError
 
 SAFE_CLASS = "ipeval-sdc"           # HTML class of every table shown through the layer
 SAFE_ATTRIBUTE = "data-ipeval-sdc"  # carries the rules applied, for the output checker
+SIDECAR_SUFFIX = ".ipeval-sdc.json"  # beside a CSV/XLSX the layer wrote (a CSV has no class)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .rules import SAFE_ATTRIBUTE, SAFE_CLASS, DisclosureRules
+from .rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
 from .suppression import secondary_suppression
 
 
@@ -67,8 +67,18 @@ class SafeTable:
         return f"{self.shown.to_string()}\n{self.footnote()}"
 
     def to_csv(self, path, **kwargs) -> None:
-        """Write the table as shown (markers as text), never the suppressed numbers."""
+        """Write the table as shown (markers as text), never the suppressed numbers, and beside
+        it ``<name>.ipeval-sdc.json`` saying it passed the layer (a CSV cannot carry the HTML
+        class the output checker looks for)."""
+        from pathlib import Path
+        path = Path(path)
         self.shown.to_csv(path, **kwargs)
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        sidecar.write_text(json.dumps({"table": self.record.get("name"),
+                                       "min_cell": self.rules.min_cell,
+                                       "rules": self.rules.as_dict(),
+                                       "suppressed": self.record.get("suppressed")},
+                                      ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 class Disclosure:
@@ -80,8 +90,12 @@ class Disclosure:
     >>> t = pd.DataFrame({"group": ["a", "b", "c"], "n": [40, 3, 25], "estimate": [.5, .3, .6]})
     >>> print(sdc.show(t, name="demo").shown.to_string(index=False))
     group  n estimate
-        a <5      NaN
-    ...
+        a 40      0.5
+        b <5       <5
+        c <5       <5
+
+    Group c is hidden too although it has 25 people: with b alone hidden, b's n would be the
+    total shown elsewhere minus the others.
     """
 
     def __init__(self, rules: DisclosureRules | None = None):

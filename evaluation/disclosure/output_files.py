@@ -1,0 +1,221 @@
+"""The files an output checker reads, each taken apart into the texts and tables it shows.
+
+A notebook gives its cell outputs (stream text, the richest text representation of each
+result, errors with their tracebacks), its metadata and its cell sources; an HTML report its
+visible text and tables; a CSV or XLSX file its cells. Each goes to the
+:class:`~.checker.Checker`, which applies the rules. Internal to :mod:`.check`.
+"""
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..national_id import mask_national_id, scan_frame
+from ..readers import detect_delimiter, detect_encoding
+from .checker import Checker, national_ids_in
+from .html_tables import HTMLScan
+from .shown_tables import table_from_frame
+from .text_tables import text_tables
+
+# Written beside a CSV by SafeTable.to_csv: the table passed the disclosure layer. A CSV or
+# XLSX file cannot carry the HTML class ipeval-sdc, so this file stands in for it.
+from .rules import SIDECAR_SUFFIX  # noqa: E402  (one spelling, shared with SafeTable.to_csv)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")     # terminal colours in tracebacks
+
+
+class _Unreadable(Exception):
+    """A file that cannot be read: reported as one finding, so a folder check goes on."""
+
+
+def check_file(checker: Checker, path: Path, name: str) -> list[tuple]:
+    """The findings in one file, reported as ``name``; a file that cannot be read is one
+    ``unreadable`` finding."""
+    checker.start(name)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".ipynb":
+            _notebook(checker, path)
+        elif suffix in (".html", ".htm"):
+            _html_file(checker, path)
+        elif suffix == ".csv":
+            _csv(checker, path)
+        elif suffix == ".xlsx":
+            _xlsx(checker, path)
+    except _Unreadable as exc:
+        checker.add("file", "unreadable", str(exc))
+    return checker.findings()
+
+
+# -- notebooks ---------------------------------------------------------------------------------
+def _notebook(checker: Checker, path: Path) -> None:
+    try:
+        nb = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise _Unreadable(f"not a notebook (JSON): {type(exc).__name__}") from None
+    if not isinstance(nb, dict):
+        raise _Unreadable("not a notebook: the JSON is not an object")
+    cells = nb.get("cells")
+    if cells is None and nb.get("worksheets"):
+        cells = [c for ws in nb["worksheets"] for c in ws.get("cells", [])]
+    if not isinstance(cells, list):
+        raise _Unreadable("not a notebook: no list of cells")
+    _metadata(checker, nb.get("metadata") or {}, "metadata")
+    for i, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict):
+            continue
+        source = _joined(cell.get("source", ""))
+        for start, end, _ in national_ids_in(source):
+            checker.add(f"cell {i} source", "national_id", mask_national_id(source[start:end]))
+        if cell.get("cell_type") != "code":
+            continue
+        for k, output in enumerate(cell.get("outputs") or [], start=1):
+            if isinstance(output, dict):
+                _output(checker, output, f"cell {i} output {k}")
+
+
+def _output(checker: Checker, output: dict, where: str) -> None:
+    kind = output.get("output_type")
+    if kind == "stream":
+        text = _ANSI.sub("", _joined(output.get("text", "")))
+        checker.check_text(text, where)
+        checker.check_tables(text_tables(text), where)
+    elif kind == "error":
+        text = "\n".join([str(output.get("ename", "")), str(output.get("evalue", "")),
+                          *(_joined(t) for t in output.get("traceback") or [])])
+        checker.check_text(_ANSI.sub("", text), where)
+    elif kind in ("execute_result", "display_data", "pyout"):
+        data = output.get("data") or {}
+        texts = {mime: _joined(v) for mime, v in data.items()
+                 if isinstance(mime, str) and mime.startswith("text/")}
+        if "text/html" in texts:
+            _html(checker, texts.pop("text/html"), where)
+        elif "text/markdown" in texts:
+            checker.check_text(texts.pop("text/markdown"), where)
+        elif "text/plain" in texts:
+            plain = _ANSI.sub("", texts.pop("text/plain"))
+            checker.check_text(plain, where)
+            checker.check_tables(text_tables(plain), where)
+        seen = {excerpt for _, w, rule, excerpt in checker.found
+                if w == where and rule == "national_id"}
+        for text in texts.values():        # the other representations: national IDs only
+            for start, end, _ in national_ids_in(text):
+                masked = mask_national_id(text[start:end])
+                if masked not in seen:
+                    seen.add(masked)
+                    checker.add(where, "national_id", masked)
+        _metadata(checker, output.get("metadata") or {}, f"{where} metadata")
+
+
+def _metadata(checker: Checker, value, where: str) -> None:
+    for key, text in _strings(value, ""):
+        checker.check_text(text, f"{where} {key}".strip() if key else where, quotes=False)
+
+
+# -- HTML --------------------------------------------------------------------------------------
+def _html_file(checker: Checker, path: Path) -> None:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _Unreadable(f"cannot be read: {exc.strerror or exc}") from None
+    text = raw.decode("utf-8", errors="replace")
+    _html(checker, text, "", with_lines=True)
+
+
+def _html(checker: Checker, markup: str, where: str, *, with_lines: bool = False) -> None:
+    scan = HTMLScan()
+    try:
+        scan.feed(markup)
+        scan.close()
+    except Exception as exc:  # html.parser is lenient; anything left is a broken file
+        raise _Unreadable(f"cannot be parsed as HTML ({type(exc).__name__})") from None
+    visible = scan.text
+    if with_lines:
+        checker.check_text(visible, where, locate=lambda offset: f"line {scan.line_at(offset)}")
+    else:
+        checker.check_text(visible, where)
+    for k, table in enumerate(scan.tables, start=1):
+        checker.check_cells(table, f"{where} table {k}".strip())
+    checker.check_tables(scan.tables, where)
+
+
+# -- CSV / XLSX --------------------------------------------------------------------------------
+def _csv(checker: Checker, path: Path) -> None:
+    try:
+        with open(path, "rb") as fh:
+            sample = fh.read(256 * 1024)
+        if not sample.strip():
+            return
+        encoding = detect_encoding(sample)
+        lines = [ln for ln in sample.decode(encoding, errors="replace").splitlines()[:50]
+                 if ln.strip()]
+        sep = detect_delimiter(lines) if lines else ","
+        df = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
+                         encoding_errors="replace", low_memory=False)
+    except pd.errors.ParserError:
+        # Not one table (a title line, notes under it): every line is still read as text.
+        text = path.read_bytes().decode(encoding, errors="replace")
+        checker.check_text(text, "", locate=_line_locator(text))
+        return
+    except (OSError, ValueError, pd.errors.EmptyDataError) as exc:
+        raise _Unreadable(f"cannot be read as a CSV table ({type(exc).__name__})") from None
+    _frame(checker, df, "", safe=has_sidecar(path))
+
+
+def _xlsx(checker: Checker, path: Path) -> None:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises zipfile/XML errors for damaged workbooks
+        raise _Unreadable(f"cannot be read as an Excel workbook ({type(exc).__name__})") \
+            from None
+    safe = has_sidecar(path)
+    for sheet, df in sheets.items():
+        _frame(checker, df, f"sheet {checker.masked_label(sheet)}", safe=safe)
+
+
+def _frame(checker: Checker, df: pd.DataFrame, where: str, *, safe: bool) -> None:
+    # National IDs cell by cell first: scan_frame also finds those Excel stored as numbers.
+    ids = scan_frame(df) if len(df.columns) else pd.DataFrame(columns=["row", "column"])
+    for row in ids.itertuples(index=False):
+        checker.add(f"{where} row {int(row.row) + 1} column {checker.masked_label(row.column)}",
+                    "national_id", row.masked)
+    table = table_from_frame(df, safe=safe)
+    checker.check_cells(table, where, national_ids=False)
+    checker.check_table(table, where, table_name="")
+
+
+def has_sidecar(path: Path) -> bool:
+    """Whether the disclosure layer's sidecar stands beside ``path``: a JSON object (one that
+    cannot be read is no marker, and the table is checked as any other)."""
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    try:
+        marker = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict)
+
+
+def _line_locator(text: str):
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    return lambda offset: f"line {bisect.bisect_right(starts, offset)}"
+
+
+def _joined(value) -> str:
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _strings(value, key: str):
+    """(dotted key, string) for every string in nested metadata."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, f"{key}[{i}]")

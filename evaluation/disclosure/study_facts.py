@@ -1,0 +1,98 @@
+"""What the output checker knows of a study: raw identifiers, quotes to look for, person keys.
+
+Read once per check from the study's raw files (before pseudonymisation), so the checker can
+tell an identifier or an interview quote in an output from any other word. Internal to
+:mod:`.check`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from ..deidentify import _raw_tables, deidentify, study_vocabulary
+
+MIN_QUOTE = 25                      # characters of a quote that count as quoting it
+MIN_IDENTIFIER = 4                  # shorter values are not looked for
+MIN_NUMERIC_IDENTIFIER = 6          # digits-only values: 4-5 digits are years and counts
+
+# Quotes are stored and looked for with whitespace collapsed so, since an output may wrap a
+# text or indent it; the checker normalises what it reads with the same pattern.
+SPACE = re.compile(r"\s+")
+WORDS = re.compile(r"\w+")
+
+
+@dataclass
+class StudyFacts:
+    identifiers: dict = field(default_factory=dict)      # casefolded value -> (column, value)
+    token: re.Pattern | None = None     # a whole token as identifiers are written (KR-000123)
+    strip: str = ""                     # the non-word characters in identifiers ("-"), which
+                                        # an output may also put around a token
+    quotes: list = field(default_factory=list)           # normalised texts
+    quote_keys: dict = field(default_factory=dict)       # key word -> [quote index]
+    names: tuple = ()
+    places: tuple = ()
+    id_columns: frozenset = frozenset()
+
+    @property
+    def has_identifiers(self) -> bool:
+        return bool(self.identifiers)
+
+
+def load_study(study):
+    """The study given to the checker: None, a loaded Study, or a path to one."""
+    if study is None:
+        return None
+    if isinstance(study, (str, os.PathLike)):
+        from ..study import Study
+        return Study.load(study)
+    return study
+
+
+def study_facts(study) -> StudyFacts | None:
+    """Identifiers, quotes and person keys of ``study`` (None without a study)."""
+    if study is None:
+        return None
+    manifest = study.manifest
+    tables = _raw_tables(study)
+    identifiers: dict[str, tuple[str, str]] = {}
+    for source, table in tables.items():
+        for column in manifest.pseudonymise:
+            if column not in table.columns:
+                continue
+            for value in table[column].dropna().astype(str).unique():
+                value = value.strip()
+                if len(value) < MIN_IDENTIFIER or (value.isdigit()
+                                                   and len(value) < MIN_NUMERIC_IDENTIFIER):
+                    continue
+                identifiers.setdefault(value.casefold(), (column, value))
+    extra = sorted({c for key in identifiers for c in key
+                    if not (c.isalnum() or c == "_" or c.isspace())})
+    token = re.compile(rf"[\w{re.escape(''.join(extra))}]+") if identifiers else None
+    names, places = study_vocabulary(study, tables=tables)
+    quotes, keys = [], {}
+    for name, spec in manifest.sources.items():
+        if spec.kind != "coded_segments" or "text" not in tables[name].columns:
+            continue
+        for text in tables[name]["text"].dropna().astype(str).unique():
+            normal = SPACE.sub(" ", text).strip()
+            if len(normal) < MIN_QUOTE:
+                continue
+            if deidentify(normal, names=names, places=places) == normal:
+                continue        # nothing in it to mask: showing it verbatim reveals no one
+            key = _quote_key(normal)
+            keys.setdefault(key, []).append(len(quotes))
+            quotes.append(normal)
+    id_columns = frozenset(c.casefold() for c in (manifest.id_column, *manifest.pseudonymise))
+    return StudyFacts(identifiers, token, "".join(extra), quotes, keys, tuple(names),
+                      tuple(places), id_columns)
+
+
+def _quote_key(quote: str) -> str:
+    """The longest whole word within the first MIN_QUOTE characters (rare words first)."""
+    head = quote[:MIN_QUOTE]
+    words = WORDS.findall(head)
+    if len(quote) > MIN_QUOTE and re.match(r"\w", quote[MIN_QUOTE]) and len(words) > 1:
+        words = words[:-1]                      # cut in the middle of a word
+    return max(words, key=len) if words else ""
+
