@@ -25,6 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (bench/common.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_TAG = "BENCH_RESULT "
 
@@ -115,51 +118,7 @@ def run_child(persons: int, institutions: int, seed: int) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def machine_info() -> dict:
-    import numpy
-    import pandas
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gb = int(line.split()[1]) / 1024 ** 2
-                break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:
-        nproc = os.cpu_count()
-    info = {"platform": platform.platform(), "cpu": cpu, "nproc": nproc,
-            "ram_gb": None if ram_gb is None else round(ram_gb, 1),
-            "python": platform.python_version(), "numpy": numpy.__version__,
-            "pandas": pandas.__version__}
-    try:
-        import pyarrow
-        info["pyarrow"] = pyarrow.__version__
-    except ImportError:
-        pass
-    info["git"] = _git_state()
-    return info
-
-
-def _git_state() -> str | None:
-    """Commit measured, and whether the generator had uncommitted changes at the time."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "evaluation/synthetic"],
-                               cwd=ROOT, text=True, capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + (" (evaluation/synthetic has uncommitted changes)" if dirty else "")
+    return common.machine_info(code="evaluation/synthetic")
 
 
 def run_once(persons: int, institutions: int, seed: int) -> dict:

@@ -228,4 +228,11 @@ def _parse_disclosure(raw, path: Path) -> dict:
     for key, value in raw.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise ManifestError(f"{path}: disclosure.{key} must not be negative, got {value}.")
+    # Checked now, not when a notebook first shows a table: a misspelt rule would otherwise
+    # fall back to a default the study never chose.
+    from .disclosure.rules import DisclosureRules
+    try:
+        DisclosureRules.from_manifest(raw)
+    except ManifestError as exc:
+        raise ManifestError(f"{path}: {exc}") from None
     return dict(raw)

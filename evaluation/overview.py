@@ -189,39 +189,44 @@ def attach_person_columns(study, data: pd.DataFrame, columns) -> pd.DataFrame:
     return data.merge(pt[[study.id_column, *columns]], on=study.id_column, how="left")
 
 
+def instrument_tables(study):
+    """(source, table, instrument) for every instrument of every source that has one."""
+    for source in study.source_names:
+        instruments = study.instruments(source)
+        if instruments:
+            df = study.table(source)
+            for inst in instruments:
+                yield source, df, inst
+
+
 def score_summary(study) -> pd.DataFrame:
     """Every score of every instrument in the study: n, mean, SD, range and how many rows were
     prorated, a row per source × score; and each cutoff flag as a share with its Wilson CI."""
     rows = []
-    for source in study.source_names:
-        instruments = study.instruments(source)
-        if not instruments:
-            continue
-        df = study.table(source)
-        for inst in instruments:
-            for score in inst.scores.values():
-                x = pd.to_numeric(df.get(score.column), errors="coerce")
-                if x is None or not len(df):
-                    continue
-                prorated = df.get(f"{score.column}_prorated")
-                rows.append({"source": source, "instrument": inst.name, "measure": score.column,
-                             "kind": "score", "n": int(x.notna().sum()), "n_flagged": np.nan,
-                             "n_missing": int(x.isna().sum()), "estimate": x.mean(),
-                             "sd": x.std(), "min": x.min(), "max": x.max(),
-                             "n_prorated": int(prorated.fillna(False).sum()) if prorated is not None else 0,
-                             "ci_low": np.nan, "ci_high": np.nan})
-            for cutoff in inst.cutoffs.values():
-                if not cutoff.apply or cutoff.flag not in df.columns:
-                    continue
-                flag = df[cutoff.flag].dropna().astype(bool)
-                lo, hi = proportion_ci(flag.sum(), len(flag))
-                rows.append({"source": source, "instrument": inst.name, "measure": cutoff.flag,
-                             "kind": f"share {cutoff.score} {cutoff.operator} {cutoff.value:g}",
-                             "n": len(flag), "n_flagged": int(flag.sum()),
-                             "n_missing": int(df[cutoff.flag].isna().sum()),
-                             "estimate": flag.mean() if len(flag) else np.nan, "sd": np.nan,
-                             "min": np.nan, "max": np.nan, "n_prorated": 0,
-                             "ci_low": float(lo), "ci_high": float(hi)})
+    for source, df, inst in instrument_tables(study):
+        for score in inst.scores.values():
+            x = pd.to_numeric(df.get(score.column), errors="coerce")
+            if x is None or not len(df):
+                continue
+            prorated = df.get(f"{score.column}_prorated")
+            rows.append({"source": source, "instrument": inst.name, "measure": score.column,
+                         "kind": "score", "n": int(x.notna().sum()), "n_flagged": np.nan,
+                         "n_missing": int(x.isna().sum()), "estimate": x.mean(),
+                         "sd": x.std(), "min": x.min(), "max": x.max(),
+                         "n_prorated": int(prorated.fillna(False).sum()) if prorated is not None else 0,
+                         "ci_low": np.nan, "ci_high": np.nan})
+        for cutoff in inst.cutoffs.values():
+            if not cutoff.apply or cutoff.flag not in df.columns:
+                continue
+            flag = df[cutoff.flag].dropna().astype(bool)
+            lo, hi = proportion_ci(flag.sum(), len(flag))
+            rows.append({"source": source, "instrument": inst.name, "measure": cutoff.flag,
+                         "kind": f"share {cutoff.score} {cutoff.operator} {cutoff.value:g}",
+                         "n": len(flag), "n_flagged": int(flag.sum()),
+                         "n_missing": int(df[cutoff.flag].isna().sum()),
+                         "estimate": flag.mean() if len(flag) else np.nan, "sd": np.nan,
+                         "min": np.nan, "max": np.nan, "n_prorated": 0,
+                         "ci_low": float(lo), "ci_high": float(hi)})
     return pd.DataFrame(rows)
 
 
@@ -244,34 +249,29 @@ def instrument_reliability(study, *, seed: int = 2026, n_boot: int = 200) -> pd.
     from .instruments import keyed_items
     from .psychometrics import cronbach_alpha, mcdonald_omega
     frames = []
-    for source in study.source_names:
-        instruments = study.instruments(source)
-        if not instruments:
+    for source, df, inst in instrument_tables(study):
+        items = keyed_items(df, inst)
+        scales = {s.column: [i for i in s.items if items[i].notna().any()]
+                  for s in inst.scores.values() if s.method in {"sum", "mean"}}
+        scales = {k: v for k, v in scales.items() if len(v) >= 2}
+        if not scales:
             continue
-        df = study.table(source)
-        for inst in instruments:
-            items = keyed_items(df, inst)
-            scales = {s.column: [i for i in s.items if items[i].notna().any()]
-                      for s in inst.scores.values() if s.method in {"sum", "mean"}}
-            scales = {k: v for k, v in scales.items() if len(v) >= 2}
-            if not scales:
-                continue
-            for scale, cols in scales.items():
-                for measure, estimate in (("cronbach_alpha", lambda c: cronbach_alpha(items, c)),
-                                          ("omega_total", lambda c: mcdonald_omega(
-                                              items, c, n_boot=n_boot, seed=seed))):
-                    try:
-                        row = estimate(cols)
-                    except ParameterError as exc:
-                        # Too few complete answers (one small institution, say): a row that
-                        # says why, and the other coefficient still reported.
-                        row = pd.DataFrame({"measure": [measure], "estimate": [np.nan],
-                                            "ci_low": [np.nan], "ci_high": [np.nan],
-                                            "n": [int(items[cols].notna().all(axis=1).sum())],
-                                            "k": [len(cols)], "method": [f"not estimated: {exc}"]})
-                    row.insert(0, "scale", scale)
-                    row.insert(0, "source", source)
-                    frames.append(row)
+        for scale, cols in scales.items():
+            for measure, estimate in (("cronbach_alpha", lambda c: cronbach_alpha(items, c)),
+                                      ("omega_total", lambda c: mcdonald_omega(
+                                          items, c, n_boot=n_boot, seed=seed))):
+                try:
+                    row = estimate(cols)
+                except ParameterError as exc:
+                    # Too few complete answers (one small institution, say): a row that
+                    # says why, and the other coefficient still reported.
+                    row = pd.DataFrame({"measure": [measure], "estimate": [np.nan],
+                                        "ci_low": [np.nan], "ci_high": [np.nan],
+                                        "n": [int(items[cols].notna().all(axis=1).sum())],
+                                        "k": [len(cols)], "method": [f"not estimated: {exc}"]})
+                row.insert(0, "scale", scale)
+                row.insert(0, "source", source)
+                frames.append(row)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

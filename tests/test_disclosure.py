@@ -174,3 +174,12 @@ def test_histogram_leaves_out_small_bins():
     assert all(np.isclose(p.get_path().vertices[-3:, 1], 0).all() for p in stairs)
     assert any("not drawn" in t.get_text() for t in ax.texts)
     plt.close("all")
+
+
+def test_misspelt_disclosure_setting_fails_when_the_manifest_loads(tmp_path):
+    from evaluation.manifest import load_manifest
+    (tmp_path / "d.csv").write_text("a\n1\n")
+    (tmp_path / "study.yaml").write_text("name: t\nsources: {s: {file: d.csv}}\n"
+                                         "disclosure: {min_cel: 10}\n")
+    with pytest.raises(ManifestError, match="min_cel"):
+        load_manifest(tmp_path)

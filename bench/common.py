@@ -1,0 +1,49 @@
+"""What every benchmark reports about the machine and the code it measured."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("numpy", "pandas", "pyarrow", "pandera", "statsmodels")
+
+
+def machine_info(*, code: str = "evaluation") -> dict:
+    """Platform, CPU model, cores, RAM, Python and package versions, and the commit measured
+    (with a warning when ``code`` had uncommitted changes)."""
+    info = {"platform": platform.platform(), "cpu": _proc_value("/proc/cpuinfo", "model name"),
+            "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "ram_gb": None, "python": platform.python_version()}
+    mem = _proc_value("/proc/meminfo", "MemTotal")
+    if mem != "unknown":
+        info["ram_gb"] = round(int(mem.split()[0]) / 1024 ** 2, 1)
+    for name in PACKAGES:
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            pass
+    info["git"] = git_state(code)
+    return info
+
+
+def git_state(code: str) -> str | None:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", code], cwd=ROOT, text=True,
+                               capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + (f" ({code}/ has uncommitted changes)" if dirty else "")
+
+
+def _proc_value(path: str, key: str) -> str:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
