@@ -7,6 +7,7 @@ The package is ``evaluation``; the command is ``ipeval``. Notebooks start from a
 """
 __version__ = "0.1.0"
 
+from .recording import record, record_estimates  # noqa: E402
 from .study import Study, load_study  # noqa: E402
 
-__all__ = ["Study", "load_study", "__version__"]
+__all__ = ["Study", "load_study", "record", "record_estimates", "__version__"]

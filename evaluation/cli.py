@@ -19,6 +19,8 @@ EXAMPLES = {
                 "exit 0: every row valid; 1: rows quarantined (see quarantine.csv); 2: unusable input",
     "score": "example:\n  ipeval score data_synthetic/study.yaml --instrument ors --out ors_scores.csv\n"
              "  ipeval score data_synthetic --instrument life_chaos",
+    "estimate": "example:\n  ipeval estimate data_synthetic --outcome goal_retention --json\n"
+                "  ipeval estimate data_synthetic --method aipw --method ipw --estimand ATT",
     "check": "example:\n  ipeval check reports/ --study data_synthetic/study.yaml\n"
              "exit 0: nothing found; 1: findings (report printed and written as JSON)",
     "run": "example:\n  ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml "
@@ -61,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instrument", required=True, help="instrument name, e.g. ors, life_chaos")
     p.add_argument("--out", type=Path, default=None, help="write the scored table here (CSV)")
     p.set_defaults(func=_score)
+
+    p = verb("estimate", "IP ↔ outcome estimates: crude, adjusted, ipw, aipw, mixed")
+    p.add_argument("study", type=Path, help="study.yaml or the study folder")
+    p.add_argument("--outcome", action="append", default=None,
+                   help="outcome name under `outcomes:` (repeatable; default all)")
+    p.add_argument("--method", action="append", default=None,
+                   choices=["crude", "adjusted", "ipw", "aipw", "mixed"],
+                   help="method (repeatable; default all)")
+    p.add_argument("--estimand", default="ATE", choices=["ATE", "ATT"])
+    p.add_argument("--institution", default=None, help="one institution (default all)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.set_defaults(func=_estimate)
 
     p = verb("run", "execute one notebook with papermill, then write its HTML report")
     p.add_argument("notebook", type=Path)
@@ -105,6 +119,34 @@ def _validate(args) -> int:
 def _score(args) -> int:
     from .intake import score_study
     return score_study(args.study, args.instrument, args.out)
+
+
+def _estimate(args) -> int:
+    import json
+
+    import numpy as np
+    from .association.analysis import METHODS, evaluate
+    from .disclosure import Disclosure
+    from .study import Study
+    study = Study.load(args.study, institution=args.institution)
+    estimates, rows = evaluate(study, args.outcome, methods=tuple(args.method or METHODS),
+                               estimand=args.estimand)
+    safe = Disclosure.for_study(study).show(estimates, counts=["n_exposed"],
+                                            complements={"n_exposed": "n"}, name="estimates")
+    if args.json:
+        records = safe.values.replace({np.nan: None}).to_dict(orient="records")
+        for record in records:   # counts as whole numbers
+            for key in ("n", "n_exposed", "n_groups"):
+                if isinstance(record.get(key), float) and record[key].is_integer():
+                    record[key] = int(record[key])
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+        return 0
+    shown = safe.shown[["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high",
+                        "p_value", "p_adjusted", "n", "n_exposed", "e_value"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print("\nRows per outcome:\n" + rows.to_string(index=False))
+    print("\n" + safe.footnote())
+    return 0
 
 
 def _check(args) -> int:

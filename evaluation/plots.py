@@ -151,3 +151,31 @@ def trajectory_plot(data: pd.DataFrame, *, x: str, y: str, hue: str | None = Non
     if dropped:
         _note(ax, f"{dropped} point(s) resting on fewer than {rules.min_cell} people not drawn.")
     return ax
+
+
+def forest_plot(data: pd.DataFrame, *, x: str = "estimate", y: str = "method", hue: str | None = None,
+                low: str = "ci_low", high: str = "ci_high", null: float | None = 0.0, ax=None,
+                n: str | None = "n", rules: DisclosureRules | None = None):
+    """Estimates with their confidence intervals, a row per ``y`` (and ``hue`` group), with a
+    line at the null; rows of fewer than min_cell people are not drawn."""
+    rules, ax = _rules(rules), _axes(ax)
+    d = data.reset_index(drop=True)
+    groups = [(None, d)] if hue is None else list(d.groupby(hue, sort=False))
+    palette = sns.color_palette(n_colors=max(len(groups), 1))
+    labels, pos = [], 0
+    for colour, (level, g) in zip(palette, groups):
+        for _, row in g.iterrows():
+            est, lo, hi = (pd.to_numeric(pd.Series([row[x], row[low], row[high]]), errors="coerce")
+                           .to_numpy(dtype=float))
+            small = n and n in g.columns and rules.small_count([row[n]])[0]
+            if np.isfinite(est) and not small:
+                ax.errorbar(est, pos, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color=colour)
+            labels.append(f"{row[y]}" + (f" · {level}" if level is not None else ""))
+            pos += 1
+    if null is not None:
+        ax.axvline(null, color="#555555", linewidth=0.8, linestyle="--")
+    ax.set_yticks(range(pos), labels)
+    ax.set_ylim(pos - 0.5, -0.5)
+    ax.set_xlabel(x)
+    ax.grid(axis="x", alpha=0.3)
+    return ax

@@ -22,7 +22,7 @@ IP_MODEL = {
     "severity_std": 0.85,      # per (severity - 5) / 2
     "rop": 0.4,
     "programme": 1.4,          # the two centres of the initiative
-    "months_12_plus": 0.3,
+    "months_per_year": 0.3,    # per 12 months in service (linear, so a correct model exists)
     "municipality_size": SIZE_IP_EFFECT,
     "institution_sd": 0.3,
 }
@@ -93,7 +93,7 @@ def assign_ip(persons: pd.DataFrame, inst: pd.DataFrame, rng: np.random.Generato
     k = persons["_k"].to_numpy()
     lp = (m["intercept"] + m["severity_std"] * persons["_s"] + m["rop"] * persons["_rop"]
           + m["programme"] * inst["programme"].to_numpy()[k].astype(float)
-          + m["months_12_plus"] * (persons["months_in_service"] >= 12)
+          + m["months_per_year"] * persons["months_in_service"] / 12
           + persons["municipality_size"].map(m["municipality_size"]).to_numpy()
           + inst["ip_effect"].to_numpy()[k])
     persons = persons.copy()

@@ -1,0 +1,1 @@
+"""IP and outcomes: crude, adjusted, propensity weighting, doubly robust, mixed models."""

@@ -1,0 +1,120 @@
+"""Every estimate of IP ↔ one outcome, by every method, in one tidy table.
+
+This is what the notebook, the CLI (``ipeval estimate``) and batches call; each method lives
+in its own module and answers one question.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from .frame import AnalysisFrame, analysis_frame
+
+METHODS = ("crude", "adjusted", "ipw", "aipw", "mixed")
+ESTIMANDS = ("ATE", "ATT")
+COLUMNS = ["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high", "p_value",
+           "n", "n_exposed", "e_value", "e_value_ci", "p_adjusted", "adjustment", "note"]
+
+
+def adjustment_set(frame: AnalysisFrame) -> list[str]:
+    """The covariates, plus institution as fixed effects when there are two or more:
+    institution drives both who gets an IP and the outcomes."""
+    covs = list(frame.covariates)
+    if frame.institution in frame.data.columns and frame.data[frame.institution].nunique() > 1 \
+            and frame.institution not in covs:
+        covs.append(frame.institution)
+    return covs
+
+
+def estimate_effects(frame: AnalysisFrame, *, methods=METHODS, estimand: str = "ATE",
+                     name: str | None = None) -> pd.DataFrame:
+    """All requested methods for one analysis frame; a row per method × scale."""
+    from . import estimators, mixed
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ParameterError(f"Unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
+    if estimand not in ESTIMANDS:
+        raise ParameterError(f"Estimand {estimand!r} is not one of {', '.join(ESTIMANDS)}.")
+    d, y, a, kind = frame.data, frame.outcome, frame.exposure, frame.kind
+    covs = adjustment_set(frame)
+    # Clusters only when there are several institutions (one gives no between-cluster variance).
+    cluster = (frame.institution if frame.institution in d.columns
+               and d[frame.institution].nunique() > 1 else None)
+    rows = []
+    if "crude" in methods:
+        rows.append(estimators.crude(d, y, a, kind=kind))
+    if "adjusted" in methods:
+        rows.append(estimators.adjusted(d, y, a, covs, kind=kind, cluster=cluster))
+    if "ipw" in methods:
+        rows.append(estimators.ipw(d, y, a, covs, estimand=estimand, kind=kind))
+    if "aipw" in methods:
+        rows.append(estimators.aipw(d, y, a, covs, estimand=estimand, kind=kind))
+    if "mixed" in methods and cluster:
+        rows.append(mixed.mixed_model(d, y, a, [c for c in covs if c != cluster], group=cluster,
+                                      kind=kind))
+    table = pd.concat([r for r in rows if r is not None and len(r)], ignore_index=True)
+    table["outcome"] = name or y
+    return table
+
+
+SCALE_NAMES = {"RD": "risk difference", "OR": "odds ratio", "MD": "mean difference"}
+
+
+def add_e_values(table: pd.DataFrame, frame: AnalysisFrame) -> pd.DataFrame:
+    """E-values (VanderWeele & Ding 2017) for every adjusted estimate: how strong unmeasured
+    confounding would have to be to explain the estimate away (point, and the CI limit nearer
+    the null). Risk differences use the unexposed arm's risk; mean differences the outcome's SD."""
+    from .evalues import e_value
+    d, y, a = frame.data, frame.outcome, frame.exposure
+    baseline = float(d.loc[d[a] == 0, y].mean()) if frame.kind == "binary" else None
+    sd = float(d[y].std()) if frame.kind == "continuous" else None
+    table = table.copy()
+    table["e_value"] = np.nan
+    table["e_value_ci"] = np.nan
+    for i, row in table.iterrows():
+        if row["method"] == "crude" or not np.isfinite(row["estimate"]):
+            continue
+        scale = {"risk difference": "RD", "odds ratio": "OR", "mean difference": "SMD"}.get(row["scale"])
+        if scale is None:
+            continue
+        ev = e_value(row["estimate"], row["ci_low"], row["ci_high"], scale=scale,
+                     baseline_risk=baseline if scale == "RD" else None,
+                     sd=sd if scale == "SMD" else None)
+        table.loc[i, ["e_value", "e_value_ci"]] = ev[["e_value_point", "e_value_ci"]].iloc[0].to_numpy()
+    return table
+
+
+def evaluate(study, outcomes=None, *, methods=METHODS, estimand: str = "ATE", covariates=None,
+             correction: str = "holm"):
+    """Every method for every outcome of the study (default: all under ``outcomes:``).
+
+    Returns ``(estimates, rows)``: the tidy estimates with E-values and p-values corrected
+    across outcomes within each method (Holm by default, said in the ``adjustment`` column),
+    and a table of rows used and left out per outcome, with reasons.
+    """
+    from .multiplicity import adjust_pvalues
+    outcomes = list(outcomes or study.manifest.outcomes)
+    frames, accounts = [], []
+    for name in outcomes:
+        frame = analysis_frame(study, name, covariates=covariates)
+        table = estimate_effects(frame, methods=methods, estimand=estimand, name=name)
+        table["scale"] = table["scale"].replace(SCALE_NAMES)
+        frames.append(add_e_values(table, frame))
+        accounts.append(pd.DataFrame([{"outcome": name, "reason": "used", "rows": len(frame.data)}]))
+        accounts.append(frame.left_out.assign(outcome=name))
+    estimates = pd.concat(frames, ignore_index=True)
+    # One p-value per outcome in each family (method × estimand): the crude risk difference and
+    # odds ratio share one test, and counting both would over-correct.
+    key = ["outcome", "method", "estimand"]
+    primary = adjust_pvalues(estimates.drop_duplicates(key), method=correction,
+                             by=["method", "estimand"])
+    factor = (primary["p_adjusted"] / primary["p_value"]).where(primary["p_value"] > 0, 1.0)
+    primary = primary.assign(_factor=factor)
+    estimates = estimates.merge(primary[key + ["_factor", "adjustment"]], on=key, how="left")
+    # A second scale of the same test (the crude odds ratio beside the risk difference) gets
+    # the family's multiplier on its own p-value.
+    estimates["p_adjusted"] = (estimates["p_value"] * estimates.pop("_factor")).clip(upper=1.0)
+    rows = pd.concat(accounts, ignore_index=True)[["outcome", "reason", "rows"]]
+    first = [c for c in COLUMNS if c in estimates.columns]
+    return estimates[first + [c for c in estimates.columns if c not in first]], rows

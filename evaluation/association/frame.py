@@ -1,0 +1,105 @@
+"""The analysis frame: one row per person with exposure, outcome, covariates and institution,
+taken from a study by the names in its manifest, with every row left out accounted for."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import ParameterError
+
+MIN_ROWS = 20
+
+
+@dataclass
+class AnalysisFrame:
+    data: pd.DataFrame          # complete cases: exposure, outcome, covariates, institution
+    outcome: str                # the outcome's column in ``data``
+    kind: str                   # 'binary' or 'continuous'
+    exposure: str
+    covariates: list
+    institution: str
+    left_out: pd.DataFrame      # reason, rows
+    n_read: int                 # people in the person table
+    lower_is_better: bool = False
+
+
+def analysis_frame(study, outcome: str, *, covariates=None) -> AnalysisFrame:
+    """Exposure, outcome and covariates of ``study`` for ``outcome`` (a name under
+    ``outcomes:`` in study.yaml), complete cases only, with the reasons rows were left out.
+
+    Raises ParameterError (exit 2 from the CLI) for an outcome or covariate that is not in
+    the study, an exposure that is not 0/1 or has one value, or too few complete rows.
+    """
+    m = study.manifest
+    if not m.exposure:
+        raise ParameterError(f"Study {study.name!r} names no `exposure:` in study.yaml.")
+    if outcome not in m.outcomes:
+        raise ParameterError(f"Outcome {outcome!r} is not in study {study.name!r}; its outcomes: "
+                             f"{', '.join(m.outcomes) or 'none'} (under `outcomes:` in study.yaml).")
+    spec = m.outcomes[outcome]
+    exposure = m.exposure["column"]
+    covariates = list(m.covariates if covariates is None else covariates)
+    people = study.person_table()
+    missing = [c for c in [exposure, spec.variable, *covariates] if c not in people.columns]
+    if missing:
+        raise ParameterError(f"Column(s) {missing} are not in the data of study {study.name!r} "
+                             f"(exposure, outcome {outcome!r} or covariates); the person table has "
+                             f"{', '.join(map(str, people.columns[:30]))}.")
+    inst = study.institution_column
+    cols = [exposure, spec.variable, *covariates] + ([inst] if inst in people.columns and inst not in covariates else [])
+    frame = people[cols].copy()
+    values = pd.to_numeric(frame[exposure], errors="coerce")
+    odd = frame[exposure][values.notna() & ~values.isin([0, 1])]
+    if len(odd):
+        raise ParameterError(f"Exposure {exposure!r} must be 0/1; found {odd.iloc[0]!r}.")
+    frame[exposure] = values
+    if spec.type == "binary":
+        frame[spec.variable] = pd.to_numeric(frame[spec.variable], errors="coerce")
+    left_out = _reasons(frame, spec.variable, exposure, covariates, source=m.exposure["source"])
+    data = frame.dropna(subset=[exposure, spec.variable, *covariates]).reset_index(drop=True)
+    if len(data) and data[exposure].nunique() < 2:
+        raise ParameterError(f"Exposure {exposure!r} has one value ({data[exposure].iloc[0]:g}) "
+                             f"among the {len(data)} complete rows: there is nothing to compare.")
+    data, no_contrast = _without_positivity_violations(data, exposure, inst)
+    left_out = pd.concat([left_out, no_contrast], ignore_index=True)
+    if len(data) < MIN_ROWS:
+        raise ParameterError(f"Only {len(data)} people have {outcome!r}, {exposure!r} and every "
+                             f"covariate ({MIN_ROWS} are needed). Left out: "
+                             + "; ".join(f"{r.reason} ({r.rows})" for r in left_out.itertuples()))
+    if data[exposure].nunique() < 2:
+        raise ParameterError(f"Exposure {exposure!r} has one value ({data[exposure].iloc[0]:g}) "
+                             f"among the {len(data)} complete rows: there is nothing to compare.")
+    return AnalysisFrame(data, spec.variable, spec.type, exposure, covariates, inst, left_out,
+                         len(people), spec.lower_is_better)
+
+
+def _without_positivity_violations(data: pd.DataFrame, exposure: str, inst: str):
+    """An institution where everyone (or no one) has an IP offers no comparison: its people
+    cannot be weighted or matched (positivity fails), so they leave the analysis, by name."""
+    if inst not in data.columns or data[inst].nunique() < 2:
+        return data, pd.DataFrame(columns=["reason", "rows"])
+    share = data.groupby(inst)[exposure].mean()
+    bad = share[(share == 0) | (share == 1)]
+    rows = [{"reason": f"institution {name!r}: {'everyone' if value == 1 else 'no one'} has an IP "
+                       f"(no comparison within it; positivity)",
+             "rows": int((data[inst] == name).sum())} for name, value in bad.items()]
+    return data[~data[inst].isin(bad.index)].reset_index(drop=True), pd.DataFrame(rows, columns=["reason", "rows"])
+
+
+def _reasons(frame: pd.DataFrame, outcome: str, exposure: str, covariates, *, source: str) -> pd.DataFrame:
+    """Each left-out row counted once, under the first reason: no row in the exposure's
+    source, then outcome, exposure, covariates."""
+    absent = frame[exposure].isna() & frame[outcome].isna()
+    rows = []
+    if absent.any():
+        rows.append({"reason": f"no row in source {source!r} (did not answer, or quarantined)",
+                     "rows": int(absent.sum())})
+    remaining = ~absent
+    for column, reason in [(outcome, "outcome missing"), (exposure, "exposure missing"),
+                           *[(c, f"covariate {c!r} missing") for c in covariates]]:
+        hit = remaining & frame[column].isna()
+        if hit.any():
+            rows.append({"reason": reason, "rows": int(hit.sum())})
+        remaining &= ~hit
+    return pd.DataFrame(rows, columns=["reason", "rows"])

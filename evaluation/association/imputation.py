@@ -1,0 +1,487 @@
+"""Missing data: which rows an analysis used and why, and multiple imputation with Rubin's rules.
+
+:func:`complete_cases` keeps the rows with every analysis column present and says, for each row
+left out, the first reason (outcome, then exposure, then each covariate). :func:`mice_estimate`
+is the alternative: multiple imputation by chained equations (statsmodels ``MICEData``, predictive
+mean matching), an estimator applied to each imputed data set, and the results pooled by
+:func:`rubin_pool`.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import ParameterError
+
+KINDS = ("continuous", "binary")
+
+COLUMNS = ["outcome", "method", "estimand", "estimate", "ci_low", "ci_high", "p_value", "n",
+           "n_exposed", "scale", "se", "n_complete", "m", "fmi", "df", "note"]
+
+
+# Rubin's rules ----------------------------------------------------------------------------------
+
+def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
+               df_complete: float | None = None, alpha: float = 0.05) -> pd.Series:
+    """Pool m estimates and their standard errors by Rubin's rules.
+
+    Parameters
+    ----------
+    estimates : sequence of float
+        The estimate from each of the m imputed data sets (on a scale where it is roughly
+        normal: a difference, or a log odds ratio rather than an odds ratio).
+    ses : sequence of float
+        Their standard errors.
+    df_complete : float, optional
+        Degrees of freedom of the analysis had there been no missing data (for a regression,
+        n - p). When given, the Barnard–Rubin (1999) small-sample degrees of freedom are used;
+        when None (default), Rubin's (1987) classic ones.
+    alpha : float
+        1 - confidence level of the interval.
+
+    Returns
+    -------
+    pandas.Series
+        ``estimate`` (:math:`\\bar Q`), ``se`` (:math:`\\sqrt T`), ``within`` (:math:`\\bar W`),
+        ``between`` (:math:`B`), ``total`` (:math:`T`), ``riv`` (relative increase in variance
+        :math:`r`), ``lambda`` (:math:`\\lambda`), ``df`` (:math:`\\nu`), ``fmi`` (fraction of
+        missing information), ``ci_low``, ``ci_high``, ``p_value`` (H0: the quantity is 0)
+        and ``m``.
+
+    Raises
+    ------
+    ParameterError
+        Fewer than two estimates, lengths that differ, or a standard error that is missing or
+        negative.
+
+    Notes
+    -----
+    With :math:`q_i, u_i = se_i^2` for :math:`i = 1..m`:
+
+    .. math::
+
+        \\bar Q = \\frac1m \\sum q_i, \\quad \\bar W = \\frac1m \\sum u_i, \\quad
+        B = \\frac{1}{m-1} \\sum (q_i - \\bar Q)^2, \\quad T = \\bar W + (1 + 1/m) B
+
+    :math:`r = (1 + 1/m)B/\\bar W`, :math:`\\lambda = (1 + 1/m)B/T`, and Rubin's degrees of
+    freedom :math:`\\nu = (m-1)(1 + 1/r)^2 = (m-1)/\\lambda^2`. Barnard–Rubin:
+    :math:`\\nu_{obs} = \\frac{\\nu_{com}+1}{\\nu_{com}+3}\\nu_{com}(1-\\lambda)` and
+    :math:`\\nu_{BR} = (1/\\nu + 1/\\nu_{obs})^{-1}`. The fraction of missing information is
+    :math:`\\gamma = (r + 2/(\\nu + 3))/(r + 1)`. The interval is
+    :math:`\\bar Q \\pm t_{\\nu, 1-\\alpha/2}\\sqrt T`. When :math:`B = 0`, :math:`\\nu = \\infty`
+    (a normal interval) and :math:`\\gamma = 0`.
+
+    In R: ``mice::pool.scalar(Q, U, n = Inf)`` (classic df) gives the same ``qbar``, ``ubar``,
+    ``b``, ``t``, ``df`` and ``fmi``; tested against a hand-worked example.
+
+    References
+    ----------
+    Rubin DB (1987). Multiple Imputation for Nonresponse in Surveys. Wiley.
+
+    Barnard J, Rubin DB (1999). Small-sample degrees of freedom with multiple imputation.
+    Biometrika 86(4):948-955.
+
+    van Buuren S (2018). Flexible Imputation of Missing Data, 2nd ed., section 2.3.
+
+    Examples
+    --------
+    >>> res = rubin_pool([1.0, 1.2, 1.1], [0.2, 0.2, 0.2])
+    >>> res[["estimate", "within", "between", "total", "df"]].round(4)
+    estimate     1.1000
+    within       0.0400
+    between      0.0100
+    total        0.0533
+    df          32.0000
+    dtype: float64
+    """
+    func = "rubin_pool"
+    q = np.asarray(estimates, dtype=float).ravel()
+    s = np.asarray(ses, dtype=float).ravel()
+    if q.size != s.size:
+        raise ParameterError(f"{func}: got {q.size} estimates but {s.size} standard errors.")
+    if q.size < 2:
+        raise ParameterError(f"{func}: needs at least 2 estimates (one per imputed data set), "
+                             f"got {q.size}.")
+    if not np.all(np.isfinite(q)):
+        raise ParameterError(f"{func}: estimate {_show(q[~np.isfinite(q)][0])} is not a finite number.")
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        bad = s[~(np.isfinite(s) & (s >= 0))][0]
+        raise ParameterError(f"{func}: standard error {_show(bad)} is not a non-negative number.")
+    if df_complete is not None and not df_complete > 0:
+        raise ParameterError(f"{func}: df_complete must be positive, got {df_complete!r}.")
+    m = q.size
+    qbar = float(q.mean())
+    within = float(np.mean(s ** 2))
+    between = float(q.var(ddof=1))
+    total = within + (1 + 1 / m) * between
+    if between <= 0 or total <= 0:
+        riv, lam, df, fmi = 0.0, 0.0, np.inf, 0.0
+    else:
+        riv = (1 + 1 / m) * between / within if within > 0 else np.inf
+        lam = (1 + 1 / m) * between / total
+        df = (m - 1) / lam ** 2
+        if df_complete is not None:
+            df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
+            df = 1 / (1 / df + 1 / df_obs) if df_obs > 0 else df
+        fmi = (riv + 2 / (df + 3)) / (riv + 1) if np.isfinite(riv) else 1.0
+    se = float(np.sqrt(total))
+    crit = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
+    if se > 0:
+        tstat = abs(qbar) / se
+        p = float(2 * (stats.t.sf(tstat, df) if np.isfinite(df) else stats.norm.sf(tstat)))
+    else:
+        p = np.nan
+    return pd.Series({"estimate": qbar, "se": se, "within": within, "between": between,
+                      "total": total, "riv": riv, "lambda": lam, "df": float(df),
+                      "fmi": float(fmi), "ci_low": qbar - crit * se, "ci_high": qbar + crit * se,
+                      "p_value": p, "m": m})
+
+
+# Complete cases ---------------------------------------------------------------------------------
+
+def complete_cases(data: pd.DataFrame, columns) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows with every analysis column present, and why the others were left out.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per person.
+    columns : dict or sequence of str
+        Either a dict with keys ``'outcome'``, ``'exposure'``, ``'covariates'`` (a list) and,
+        optionally, ``'group'`` (the institution column), or a sequence read as
+        ``[outcome, exposure, *covariates]``.
+
+    Returns
+    -------
+    complete : pandas.DataFrame
+        The rows of ``data`` (all its columns, original index) with none of the named
+        columns missing.
+    report : pandas.DataFrame
+        Columns ``reason`` and ``rows``: each row left out is counted once, under the first
+        reason in the order outcome, exposure, covariates (in the order given), group.
+        Reasons that left out no row are not listed, so ``report.rows.sum()`` equals
+        ``len(data) - len(complete)``.
+
+    Raises
+    ------
+    ParameterError
+        A named column is not in ``data``, or ``columns`` has an unknown key.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> df = pd.DataFrame({"goal": [1, np.nan, 0, np.nan, 1],
+    ...                    "ip": [1, 0, np.nan, np.nan, 0],
+    ...                    "age": [80, 75, 90, np.nan, np.nan]})
+    >>> used, report = complete_cases(df, {"outcome": "goal", "exposure": "ip",
+    ...                                    "covariates": ["age"]})
+    >>> len(used)
+    1
+    >>> report
+                        reason  rows
+    0          outcome missing     2
+    1         exposure missing     1
+    2  covariate 'age' missing     1
+    """
+    func = "complete_cases"
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError(f"{func}: data must be a pandas DataFrame, got {type(data).__name__}.")
+    roles = _roles(columns, func)
+    for _, column in roles:
+        if column not in data.columns:
+            raise ParameterError(f"{func}: column {column!r} is not in the data; columns: "
+                                 f"{', '.join(map(str, data.columns[:30]))}.")
+    remaining = pd.Series(True, index=data.index)
+    rows = []
+    for reason, column in roles:
+        hit = remaining & data[column].isna()
+        if hit.any():
+            rows.append({"reason": reason, "rows": int(hit.sum())})
+        remaining &= ~hit
+    return data[remaining].copy(), pd.DataFrame(rows, columns=["reason", "rows"])
+
+
+def _roles(columns, func) -> list[tuple[str, str]]:
+    if isinstance(columns, Mapping):
+        unknown = set(columns) - {"outcome", "exposure", "covariates", "group"}
+        if unknown:
+            raise ParameterError(f"{func}: unknown key(s) {sorted(unknown)} in columns; expected "
+                                 f"'outcome', 'exposure', 'covariates', 'group'.")
+        covs = columns.get("covariates") or []
+        covs = [covs] if isinstance(covs, str) else list(covs)
+        out = []
+        if columns.get("outcome") is not None:
+            out.append(("outcome missing", columns["outcome"]))
+        if columns.get("exposure") is not None:
+            out.append(("exposure missing", columns["exposure"]))
+        out += [(f"covariate {c!r} missing", c) for c in covs]
+        if columns.get("group") is not None:
+            out.append(("institution missing", columns["group"]))
+        return out
+    if isinstance(columns, str):
+        columns = [columns]
+    columns = list(columns)
+    names = ["outcome missing", "exposure missing"]
+    return [(names[i] if i < 2 else f"covariate {c!r} missing", c) for i, c in enumerate(columns)]
+
+
+# Multiple imputation ----------------------------------------------------------------------------
+
+def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
+                  covariates: Sequence[str] = (), *, kind: str, m: int = 10, seed: int = 0,
+                  estimator: Callable[[pd.DataFrame], tuple[float, float]] | None = None,
+                  n_iter: int = 10, k_pmm: int = 5, df_complete: float | None = None,
+                  estimand: str | None = None, scale: str | None = None,
+                  exponentiate: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+    """Treatment estimate by multiple imputation by chained equations, pooled by Rubin's rules.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per person; missing values as NaN.
+    outcome, treatment : str
+        Outcome column and 0/1 exposure column (both may have missing values).
+    covariates : list of str
+        Covariates; they are imputed too and serve as predictors in every imputation model.
+        Include here any auxiliary variable that predicts missingness or the outcome, even one
+        your ``estimator`` does not adjust for.
+    kind : {'continuous', 'binary'}
+        Outcome type; sets the default estimator's scale.
+    m : int
+        Number of imputed data sets (at least 2).
+    seed : int
+        Seed of the imputations; the same seed gives the same result.
+    estimator : callable, optional
+        ``estimator(df) -> (estimate, se)``, applied to each imputed data set (with the
+        original column names). Default: the treatment coefficient of an OLS regression of
+        the outcome on treatment and covariates (categoricals as ``C()``): a mean difference
+        (continuous) or a linear-probability risk difference with HC1 robust SE (binary).
+    n_iter : int
+        Cycles of the chained equations run for each imputed data set; each data set comes
+        from its own chain, as in R's ``mice``.
+    k_pmm : int
+        Donors for predictive mean matching: an imputed value is drawn from the observed
+        values of the ``k_pmm`` rows with the nearest predicted means (5, as R's ``mice``;
+        statsmodels' default of 20 pulls imputations in the tails towards the centre).
+    df_complete : float, optional
+        Complete-data degrees of freedom for the Barnard–Rubin df; None: Rubin's classic df.
+    estimand, scale : str, optional
+        Labels for the result (defaults describe the default estimator).
+    exponentiate : bool
+        If the estimator returns a log odds ratio (or log risk ratio), set True: pooling is on
+        the log scale, ``estimate`` and the CI are exponentiated, ``se`` stays on the log scale.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``outcome``, ``method`` ('mice'), ``estimand``, ``estimate``, ``ci_low``,
+        ``ci_high`` (t interval with the pooled df), ``p_value``, ``n`` (all rows),
+        ``n_exposed`` (rows with observed treatment 1), ``scale``, ``se``, ``n_complete``
+        (rows with no missing value in the analysis columns), ``m``, ``fmi`` (fraction of
+        missing information), ``df`` and ``note``.
+
+    Raises
+    ------
+    ParameterError
+        A column is not in the data; ``kind`` unknown; ``m < 2``; treatment not 0/1; a
+        column with no observed value; an estimator that does not return two numbers.
+
+    Notes
+    -----
+    Imputation uses statsmodels ``MICEData``: each incomplete column is regressed (OLS) on
+    all the others and its missing values are filled by predictive mean matching (drawing an
+    observed value among the ``k_pmm`` nearest predicted means, after perturbing the
+    regression coefficients), so imputed values are always values that occur in the data (0/1 stays
+    0/1). Text and category columns are imputed through their integer codes, which keeps
+    imputed values legal but treats the codes as ordered in the other columns' imputation
+    models. The estimates are pooled by :func:`rubin_pool`. The imputation assumes the data
+    are missing at random given the columns passed.
+
+    In R: ``mice::mice(df, m = 10, method = "pmm", maxit = 10, donors = 5)`` then
+    ``pool(with(imp, lm(y ~ ip + age)))``; the pooling is tested against a hand-worked
+    example and the whole procedure by simulation.
+
+    References
+    ----------
+    van Buuren S, Groothuis-Oudshoorn K (2011). mice: Multivariate imputation by chained
+    equations in R. Journal of Statistical Software 45(3).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> n = 400
+    >>> age = rng.normal(0, 1, n)
+    >>> ip = rng.integers(0, 2, n)
+    >>> chaos = 1 + 2 * ip + age + rng.normal(0, 1, n)
+    >>> chaos[rng.random(n) < 0.3] = np.nan
+    >>> df = pd.DataFrame({"chaos": chaos, "ip": ip, "age": age})
+    >>> res = mice_estimate(df, "chaos", "ip", ["age"], kind="continuous", m=5, seed=1)
+    >>> res[["method", "estimate", "ci_low", "ci_high", "n", "n_complete", "m"]].round(2)
+      method  estimate  ci_low  ci_high    n  n_complete  m
+    0   mice      2.06    1.83      2.3  400         280  5
+    """
+    func = "mice_estimate"
+    if kind not in KINDS:
+        raise ParameterError(f"{func}: kind must be 'continuous' or 'binary', got {kind!r}.")
+    if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 2:
+        raise ParameterError(f"{func}: m must be an integer of at least 2, got {m!r}.")
+    if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
+        raise ParameterError(f"{func}: n_iter must be a positive integer, got {n_iter!r}.")
+    if estimator is not None and not callable(estimator):
+        raise ParameterError(f"{func}: estimator must be a function (df) -> (estimate, se), "
+                             f"got {estimator!r}.")
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError(f"{func}: data must be a pandas DataFrame, got {type(data).__name__}.")
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
+    cols = [outcome, treatment, *covariates]
+    for role, column in [("outcome", outcome), ("treatment", treatment),
+                         *[("covariate", c) for c in covariates]]:
+        if column not in data.columns:
+            raise ParameterError(f"{func}: {role} column {column!r} is not in the data; columns: "
+                                 f"{', '.join(map(str, data.columns[:30]))}.")
+    if len(set(cols)) != len(cols):
+        raise ParameterError(f"{func}: a column is named twice among outcome, treatment and "
+                             f"covariates: {cols}.")
+    frame = data[cols].reset_index(drop=True)
+    for column in cols:
+        if frame[column].isna().all():
+            raise ParameterError(f"{func}: column {column!r} has no observed value to impute from.")
+    t = pd.to_numeric(frame[treatment].astype(object).where(frame[treatment].notna()),
+                      errors="coerce")
+    odd = frame[treatment][frame[treatment].notna() & ~t.isin([0, 1])]
+    if len(odd):
+        raise ParameterError(f"{func}: treatment {treatment!r} must be 0/1; found value "
+                             f"{_show(odd.iloc[0])}.")
+    if kind == "binary":
+        y = pd.to_numeric(frame[outcome].astype(object).where(frame[outcome].notna()),
+                          errors="coerce")
+        odd = frame[outcome][frame[outcome].notna() & ~y.isin([0, 1])]
+        if len(odd):
+            raise ParameterError(f"{func}: binary outcome {outcome!r} must be 0/1; found value "
+                                 f"{_show(odd.iloc[0])}.")
+
+    if estimator is None:
+        estimator = _default_estimator(outcome, treatment, covariates, kind)
+        estimand = estimand or "conditional (adjusted regression)"
+        scale = scale or ("mean difference" if kind == "continuous" else "risk difference")
+    estimand = estimand or "as defined by the estimator"
+    scale = scale or "as returned by the estimator"
+
+    n = len(frame)
+    n_complete = int(frame.notna().all(axis=1).sum())
+    n_exposed = int((t == 1).sum())
+
+    numeric, decoders = _encode(frame)
+    if n_complete == n:
+        est, se = _call(estimator, frame, func)
+        pooled = rubin_pool([est, est], [se, se], df_complete=df_complete, alpha=alpha)
+        m_used, note = 1, "no missing values: nothing imputed; estimator applied once"
+    else:
+        rng = np.random.default_rng(seed)
+        estimates, ses = [], []
+        for _ in range(m):
+            imputed = _impute(numeric, n_iter, k_pmm, np.random.default_rng(rng.integers(2 ** 63)))
+            est, se = _call(estimator, _decode(imputed, decoders, cols), func)
+            estimates.append(est)
+            ses.append(se)
+        pooled = rubin_pool(estimates, ses, df_complete=df_complete, alpha=alpha)
+        m_used = m
+        note = (f"MICE, predictive mean matching, {n_iter} cycles per data set; Rubin's rules, "
+                + ("Barnard-Rubin df" if df_complete is not None else "classic df")
+                + f"; {n - n_complete} of {n} rows had a missing value")
+    est, low, high = pooled["estimate"], pooled["ci_low"], pooled["ci_high"]
+    if exponentiate:
+        est, low, high = np.exp(est), np.exp(low), np.exp(high)
+    row = {"outcome": outcome, "method": "mice", "estimand": estimand, "estimate": est,
+           "ci_low": low, "ci_high": high, "p_value": pooled["p_value"], "n": n,
+           "n_exposed": n_exposed, "scale": scale, "se": pooled["se"], "n_complete": n_complete,
+           "m": m_used, "fmi": pooled["fmi"], "df": pooled["df"], "note": note}
+    return pd.DataFrame([row], columns=COLUMNS)
+
+
+def _default_estimator(outcome, treatment, covariates, kind):
+    import statsmodels.formula.api as smf
+
+    def estimate(df: pd.DataFrame) -> tuple[float, float]:
+        d = df[[outcome, treatment, *covariates]].copy()
+        d.columns = ["y", "t", *[f"x{i}" for i in range(len(covariates))]]
+        d["y"] = d["y"].astype(float)
+        d["t"] = d["t"].astype(float)
+        terms = ["t"] + [c if pd.api.types.is_numeric_dtype(d[c]) else f"C({c})"
+                         for c in d.columns[2:]]
+        fit = smf.ols("y ~ " + " + ".join(terms), d).fit(
+            cov_type="HC1" if kind == "binary" else "nonrobust")
+        return float(fit.params["t"]), float(fit.bse["t"])
+
+    return estimate
+
+
+def _call(estimator, df, func) -> tuple[float, float]:
+    out = estimator(df)
+    try:
+        est, se = out
+        return float(est), float(se)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{func}: the estimator must return (estimate, se), "
+                             f"got {out!r}.") from None
+
+
+def _encode(frame: pd.DataFrame):
+    """Numeric copy with safe column names c0..ck; text/category/bool columns as codes."""
+    numeric = pd.DataFrame(index=frame.index)
+    decoders = []
+    for i, column in enumerate(frame.columns):
+        s = frame[column]
+        name = f"c{i}"
+        if pd.api.types.is_bool_dtype(s):
+            numeric[name] = s.astype(float)
+            decoders.append(("bool", None))
+        elif pd.api.types.is_numeric_dtype(s):
+            numeric[name] = s.astype(float)
+            decoders.append(("numeric", None))
+        else:
+            cat = s.astype("category")
+            codes = cat.cat.codes.astype(float).where(cat.notna())
+            numeric[name] = codes
+            decoders.append(("category", cat.cat.categories))
+    return numeric, decoders
+
+
+def _decode(numeric: pd.DataFrame, decoders, names) -> pd.DataFrame:
+    out = {}
+    for (how, categories), name, col in zip(decoders, names, numeric.columns):
+        v = numeric[col]
+        if how == "category":
+            out[name] = pd.Categorical.from_codes(v.round().astype(int), categories=categories)
+        elif how == "bool":
+            out[name] = v.round().astype(bool)
+        else:
+            out[name] = v
+    return pd.DataFrame(out, index=numeric.index)
+
+
+def _impute(numeric: pd.DataFrame, n_iter: int, k_pmm: int, rng) -> pd.DataFrame:
+    from statsmodels.imputation.mice import MICEData
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chain = MICEData(numeric.copy(), k_pmm=k_pmm, rng=rng)
+        chain.update_all(n_iter)
+    return chain.data.copy()
+
+
+def _show(value) -> str:
+    """A data value for a message: 2 rather than np.float64(2.0), 'yes' with quotes."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value)
