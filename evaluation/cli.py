@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", action="append", default=None,
                    choices=["crude", "adjusted", "ipw", "aipw", "mixed"],
                    help="method (repeatable; default all)")
-    p.add_argument("--estimand", default="ATE", choices=["ATE", "ATT"])
+    p.add_argument("--estimand", default="ATE", choices=["ATE", "ATT", "ATO"],
+                   help="ATE (everyone), ATT (those with an IP) or ATO (overlap weights, IPW only)")
     p.add_argument("--institution", default=None, help="one institution (default all)")
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
     p.set_defaults(func=_estimate)

@@ -12,7 +12,7 @@ from ..errors import ParameterError
 from .frame import AnalysisFrame, analysis_frame
 
 METHODS = ("crude", "adjusted", "ipw", "aipw", "mixed")
-ESTIMANDS = ("ATE", "ATT")
+ESTIMANDS = ("ATE", "ATT", "ATO")   # ATO: overlap weights (IPW only; AIPW is for ATE/ATT)
 COLUMNS = ["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high", "p_value",
            "n", "n_exposed", "e_value", "e_value_ci", "p_adjusted", "adjustment", "note"]
 
@@ -48,7 +48,7 @@ def estimate_effects(frame: AnalysisFrame, *, methods=METHODS, estimand: str = "
         rows.append(estimators.adjusted(d, y, a, covs, kind=kind, cluster=cluster))
     if "ipw" in methods:
         rows.append(estimators.ipw(d, y, a, covs, estimand=estimand, kind=kind))
-    if "aipw" in methods:
+    if "aipw" in methods and estimand != "ATO":
         rows.append(estimators.aipw(d, y, a, covs, estimand=estimand, kind=kind))
     if "mixed" in methods and cluster:
         rows.append(mixed.mixed_model(d, y, a, [c for c in covs if c != cluster], group=cluster,

@@ -61,7 +61,7 @@ def with_bootstrap(estimates, study, outcomes, *, bootstrap: int, seed: int, est
     """Add an AIPW row per outcome with a percentile bootstrap CI (people resampled)."""
     if not bootstrap:
         return estimates
-    from .analysis import adjustment_set
+    from .analysis import SCALE_NAMES, adjustment_set
     from .estimators import aipw
     from .frame import analysis_frame
     rng = np.random.default_rng(seed)
@@ -83,6 +83,7 @@ def with_bootstrap(estimates, study, outcomes, *, bootstrap: int, seed: int, est
         row["ci_low"], row["ci_high"] = np.percentile(draws, [2.5, 97.5])
         row["note"] = f"percentile CI from {len(draws)} of {bootstrap} resamples"
         row["outcome"] = name
+        row["scale"] = row["scale"].replace(SCALE_NAMES)
         rows.append(row)
     return pd.concat([estimates, *rows], ignore_index=True)
 
