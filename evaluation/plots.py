@@ -49,8 +49,10 @@ def estimate_plot(data: pd.DataFrame, *, x: str, y: str = "estimate", low: str =
     hi = pd.to_numeric(d[high], errors="coerce").to_numpy(dtype=float)
     pos = np.arange(len(d))
     ok = ~hidden
-    ax.errorbar(pos[ok], est[ok], yerr=np.vstack([est[ok] - lo[ok], hi[ok] - est[ok]]), fmt="o",
-                capsize=4, color="#1f4e79")
+    # Clipped at 0: at a share of exactly 0 or 1 a limit can differ from the estimate by a
+    # rounding error in the wrong direction.
+    yerr = np.clip(np.vstack([est[ok] - lo[ok], hi[ok] - est[ok]]), 0, None)
+    ax.errorbar(pos[ok], est[ok], yerr=yerr, fmt="o", capsize=4, color="#1f4e79")
     labels = d[x].astype(str).tolist()
     if n and n in d.columns:
         labels = [f"{lab}\n(n={rules.suppressed_text})" if h else f"{lab}\n(n={int(v)})"
@@ -169,7 +171,8 @@ def forest_plot(data: pd.DataFrame, *, x: str = "estimate", y: str = "method", h
                            .to_numpy(dtype=float))
             small = n and n in g.columns and rules.small_count([row[n]])[0]
             if np.isfinite(est) and not small:
-                ax.errorbar(est, pos, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color=colour)
+                ax.errorbar(est, pos, xerr=[[max(est - lo, 0)], [max(hi - est, 0)]], fmt="o",
+                            capsize=3, color=colour)
             labels.append(f"{row[y]}" + (f" · {level}" if level is not None else ""))
             pos += 1
     if null is not None:
