@@ -293,3 +293,20 @@ def test_adjust_pvalues_by_method_and_missing_p():
         adjust_pvalues(table, by="estimator")
     with pytest.raises(ParameterError, match="'magic'"):
         adjust_pvalues(table, method="magic")
+
+
+def test_diverging_gee_and_boundary_fit_are_reported_not_raised():
+    # Seed 2072 (found by bench/simulate_estimators.py): the GEE diverges (log-odds in the
+    # thousands, SE 0) and the random-intercept variance is at its boundary.
+    from evaluation.association.mixed import mixed_model
+    from evaluation.synthetic import SyntheticConfig, generate
+    tables, _ = generate(SyntheticConfig(persons=2000, institutions=4, seed=2072))
+    residents = tables["residents"].drop_duplicates("resp_id").drop(columns=["institution"])
+    data = tables["persons"].merge(residents, left_on="person_id", right_on="resp_id")
+    data = data.dropna(subset=["goal_retention"])
+    rows = mixed_model(data, "goal_retention", "has_ip",
+                       ["severity", "rop_group", "months_in_service", "municipality_size", "age", "sex"],
+                       group="institution", kind="binary").set_index("method")
+    assert np.isfinite(rows.loc["mixed", ["estimate", "ci_low", "ci_high"]].astype(float)).all()
+    assert "ordinary least squares" in rows.loc["mixed", "note"]
+    assert np.isnan(rows.loc["gee", "estimate"]) and "did not converge" in rows.loc["gee", "note"]

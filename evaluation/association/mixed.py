@@ -154,9 +154,14 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
     group_var = float(np.asarray(fit.cov_re)[0, 0])
     if group_var < 1e-6 * max(float(fit.scale), 1e-300):
         # a boundary fit (lme4: "boundary (singular) fit"): the optimiser's warnings about the
-        # singular covariance and the Hessian say only that, so one plain sentence replaces them
+        # singular covariance and the Hessian say only that, so one plain sentence replaces them.
+        # The fit then is ordinary least squares, whose SE is well defined where MixedLM's
+        # Hessian may not be.
         notes = ["boundary fit: random-intercept variance estimated at zero (no clustering "
-                 "detected); the estimate equals ordinary least squares"]
+                 "detected); estimate and SE from ordinary least squares"]
+        if not np.isfinite(se) or se <= 0:
+            ols = smf.ols(f"y ~ {rhs}", frame).fit()
+            est, se = float(ols.params["t"]), float(ols.bse["t"])
     if kind == "binary":
         notes.insert(0, LPM_NOTE)
     rows.append({**base, "method": "mixed", "estimand": methods[0][1], "scale": methods[0][2],
@@ -175,13 +180,20 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
         rho = float(gee.cov_struct.dep_params)
         notes = [f"GEE binomial, logit link, exchangeable working correlation "
                  f"(rho = {rho:.3f}), robust SEs; se on the log-odds scale"]
+        if not np.isfinite(s) or s <= 0 or abs(b) > 20:
+            # The GEE diverged (separation within institutions, or too few of them): nothing
+            # it returned can be reported; the mixed-model row above stands on its own.
+            notes = [f"GEE did not converge (log-odds {b:.3g}, SE {s:.3g}): not reported; "
+                     f"see the mixed model and the adjusted regression"]
+            b, s = np.nan, np.nan
         if n_groups < 30:
             notes.append(f"only {n_groups} institutions: robust SEs may be too small")
         notes += _warning_notes(caught)
         rows.append({**base, "method": "gee", "estimand": methods[1][1], "scale": methods[1][2],
                      "estimate": float(np.exp(b)), "ci_low": float(np.exp(b - z * s)),
                      "ci_high": float(np.exp(b + z * s)),
-                     "p_value": float(2 * stats.norm.sf(abs(b / s))), "se": s,
+                     "p_value": float(2 * stats.norm.sf(abs(b / s))) if np.isfinite(s) else np.nan,
+                     "se": s,
                      "group_var": np.nan, "note": "; ".join(notes)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
