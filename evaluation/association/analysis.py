@@ -29,7 +29,18 @@ def adjustment_set(frame: AnalysisFrame) -> list[str]:
 
 def estimate_effects(frame: AnalysisFrame, *, methods=METHODS, estimand: str = "ATE",
                      name: str | None = None) -> pd.DataFrame:
-    """All requested methods for one analysis frame; a row per method × scale."""
+    """All requested methods for one analysis frame; a row per method × scale.
+
+    BLAS runs on one thread here: the models are tall and narrow (people × a dozen columns),
+    gain nothing from a second thread, and a second thread turned 7.5 s into up to 57 s for
+    100,000 people when another process shared the machine (bench/estimate_speed.py).
+    """
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate_effects(frame, methods=methods, estimand=estimand, name=name)
+
+
+def _estimate_effects(frame: AnalysisFrame, *, methods, estimand, name) -> pd.DataFrame:
     from . import estimators, mixed
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
