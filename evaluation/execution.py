@@ -117,6 +117,13 @@ def _coerce(name: str, value, type_name: str, notebook) -> object:
     text = value.strip()
     if text.lower() in _NONE_WORDS and type_name in {"None", "str"}:
         return None
+    if type_name == "None":
+        # A parameter whose default is None says nothing about its type: a Python literal
+        # (0.02, True, ["a", "b"]) is taken as that, anything else as text.
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
     try:
         if type_name == "int":
             return int(text)
