@@ -5,229 +5,27 @@ left out, the first reason (outcome, then exposure, then each covariate). :func:
 is the alternative: multiple imputation by chained equations (statsmodels ``MICEData``, predictive
 mean matching), an estimator applied to each imputed data set, and the results pooled by
 :func:`rubin_pool`.
+
+:func:`complete_cases` lives in :mod:`.complete_cases` and :func:`rubin_pool` in :mod:`.pooling`;
+both are importable from this module.
 """
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import ParameterError
+# Re-exported: callers import complete_cases and rubin_pool from here.
+from .complete_cases import _roles, complete_cases  # noqa: F401
+from .pooling import _show, rubin_pool
 
 KINDS = ("continuous", "binary")
 
 COLUMNS = ["outcome", "method", "estimand", "estimate", "ci_low", "ci_high", "p_value", "n",
            "n_exposed", "scale", "se", "n_complete", "m", "fmi", "df", "note"]
-
-
-# Rubin's rules ----------------------------------------------------------------------------------
-
-def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
-               df_complete: float | None = None, alpha: float = 0.05) -> pd.Series:
-    """Pool m estimates and their standard errors by Rubin's rules.
-
-    Parameters
-    ----------
-    estimates : sequence of float
-        The estimate from each of the m imputed data sets (on a scale where it is roughly
-        normal: a difference, or a log odds ratio rather than an odds ratio).
-    ses : sequence of float
-        Their standard errors.
-    df_complete : float, optional
-        Degrees of freedom of the analysis had there been no missing data (for a regression,
-        n - p). When given, the Barnard–Rubin (1999) small-sample degrees of freedom are used;
-        when None (default), Rubin's (1987) classic ones.
-    alpha : float
-        1 - confidence level of the interval.
-
-    Returns
-    -------
-    pandas.Series
-        ``estimate`` (:math:`\\bar Q`), ``se`` (:math:`\\sqrt T`), ``within`` (:math:`\\bar W`),
-        ``between`` (:math:`B`), ``total`` (:math:`T`), ``riv`` (relative increase in variance
-        :math:`r`), ``lambda`` (:math:`\\lambda`), ``df`` (:math:`\\nu`), ``fmi`` (fraction of
-        missing information), ``ci_low``, ``ci_high``, ``p_value`` (H0: the quantity is 0)
-        and ``m``.
-
-    Raises
-    ------
-    ParameterError
-        Fewer than two estimates, lengths that differ, or a standard error that is missing or
-        negative.
-
-    Notes
-    -----
-    With :math:`q_i, u_i = se_i^2` for :math:`i = 1..m`:
-
-    .. math::
-
-        \\bar Q = \\frac1m \\sum q_i, \\quad \\bar W = \\frac1m \\sum u_i, \\quad
-        B = \\frac{1}{m-1} \\sum (q_i - \\bar Q)^2, \\quad T = \\bar W + (1 + 1/m) B
-
-    :math:`r = (1 + 1/m)B/\\bar W`, :math:`\\lambda = (1 + 1/m)B/T`, and Rubin's degrees of
-    freedom :math:`\\nu = (m-1)(1 + 1/r)^2 = (m-1)/\\lambda^2`. Barnard–Rubin:
-    :math:`\\nu_{obs} = \\frac{\\nu_{com}+1}{\\nu_{com}+3}\\nu_{com}(1-\\lambda)` and
-    :math:`\\nu_{BR} = (1/\\nu + 1/\\nu_{obs})^{-1}`. The fraction of missing information is
-    :math:`\\gamma = (r + 2/(\\nu + 3))/(r + 1)`. The interval is
-    :math:`\\bar Q \\pm t_{\\nu, 1-\\alpha/2}\\sqrt T`. When :math:`B = 0`, :math:`\\nu = \\infty`
-    (a normal interval) and :math:`\\gamma = 0`.
-
-    In R: ``mice::pool.scalar(Q, U, n = Inf)`` (classic df) gives the same ``qbar``, ``ubar``,
-    ``b``, ``t``, ``df`` and ``fmi``; tested against a hand-worked example.
-
-    References
-    ----------
-    Rubin DB (1987). Multiple Imputation for Nonresponse in Surveys. Wiley.
-
-    Barnard J, Rubin DB (1999). Small-sample degrees of freedom with multiple imputation.
-    Biometrika 86(4):948-955.
-
-    van Buuren S (2018). Flexible Imputation of Missing Data, 2nd ed., section 2.3.
-
-    Examples
-    --------
-    >>> res = rubin_pool([1.0, 1.2, 1.1], [0.2, 0.2, 0.2])
-    >>> res[["estimate", "within", "between", "total", "df"]].round(4)
-    estimate     1.1000
-    within       0.0400
-    between      0.0100
-    total        0.0533
-    df          32.0000
-    dtype: float64
-    """
-    func = "rubin_pool"
-    q = np.asarray(estimates, dtype=float).ravel()
-    s = np.asarray(ses, dtype=float).ravel()
-    if q.size != s.size:
-        raise ParameterError(f"{func}: got {q.size} estimates but {s.size} standard errors.")
-    if q.size < 2:
-        raise ParameterError(f"{func}: needs at least 2 estimates (one per imputed data set), "
-                             f"got {q.size}.")
-    if not np.all(np.isfinite(q)):
-        raise ParameterError(f"{func}: estimate {_show(q[~np.isfinite(q)][0])} is not a finite number.")
-    if not np.all(np.isfinite(s)) or np.any(s < 0):
-        bad = s[~(np.isfinite(s) & (s >= 0))][0]
-        raise ParameterError(f"{func}: standard error {_show(bad)} is not a non-negative number.")
-    if df_complete is not None and not df_complete > 0:
-        raise ParameterError(f"{func}: df_complete must be positive, got {df_complete!r}.")
-    m = q.size
-    qbar = float(q.mean())
-    within = float(np.mean(s ** 2))
-    between = float(q.var(ddof=1))
-    total = within + (1 + 1 / m) * between
-    if between <= 0 or total <= 0:
-        riv, lam, df, fmi = 0.0, 0.0, np.inf, 0.0
-    else:
-        riv = (1 + 1 / m) * between / within if within > 0 else np.inf
-        lam = (1 + 1 / m) * between / total
-        df = (m - 1) / lam ** 2
-        if df_complete is not None:
-            df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
-            df = 1 / (1 / df + 1 / df_obs) if df_obs > 0 else df
-        fmi = (riv + 2 / (df + 3)) / (riv + 1) if np.isfinite(riv) else 1.0
-    se = float(np.sqrt(total))
-    crit = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
-    if se > 0:
-        tstat = abs(qbar) / se
-        p = float(2 * (stats.t.sf(tstat, df) if np.isfinite(df) else stats.norm.sf(tstat)))
-    else:
-        p = np.nan
-    return pd.Series({"estimate": qbar, "se": se, "within": within, "between": between,
-                      "total": total, "riv": riv, "lambda": lam, "df": float(df),
-                      "fmi": float(fmi), "ci_low": qbar - crit * se, "ci_high": qbar + crit * se,
-                      "p_value": p, "m": m})
-
-
-# Complete cases ---------------------------------------------------------------------------------
-
-def complete_cases(data: pd.DataFrame, columns) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows with every analysis column present, and why the others were left out.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        One row per person.
-    columns : dict or sequence of str
-        Either a dict with keys ``'outcome'``, ``'exposure'``, ``'covariates'`` (a list) and,
-        optionally, ``'group'`` (the institution column), or a sequence read as
-        ``[outcome, exposure, *covariates]``.
-
-    Returns
-    -------
-    complete : pandas.DataFrame
-        The rows of ``data`` (all its columns, original index) with none of the named
-        columns missing.
-    report : pandas.DataFrame
-        Columns ``reason`` and ``rows``: each row left out is counted once, under the first
-        reason in the order outcome, exposure, covariates (in the order given), group.
-        Reasons that left out no row are not listed, so ``report.rows.sum()`` equals
-        ``len(data) - len(complete)``.
-
-    Raises
-    ------
-    ParameterError
-        A named column is not in ``data``, or ``columns`` has an unknown key.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> df = pd.DataFrame({"goal": [1, np.nan, 0, np.nan, 1],
-    ...                    "ip": [1, 0, np.nan, np.nan, 0],
-    ...                    "age": [80, 75, 90, np.nan, np.nan]})
-    >>> used, report = complete_cases(df, {"outcome": "goal", "exposure": "ip",
-    ...                                    "covariates": ["age"]})
-    >>> len(used)
-    1
-    >>> report
-                        reason  rows
-    0          outcome missing     2
-    1         exposure missing     1
-    2  covariate 'age' missing     1
-    """
-    func = "complete_cases"
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: data must be a pandas DataFrame, got {type(data).__name__}.")
-    roles = _roles(columns, func)
-    for _, column in roles:
-        if column not in data.columns:
-            raise ParameterError(f"{func}: column {column!r} is not in the data; columns: "
-                                 f"{', '.join(map(str, data.columns[:30]))}.")
-    remaining = pd.Series(True, index=data.index)
-    rows = []
-    for reason, column in roles:
-        hit = remaining & data[column].isna()
-        if hit.any():
-            rows.append({"reason": reason, "rows": int(hit.sum())})
-        remaining &= ~hit
-    return data[remaining].copy(), pd.DataFrame(rows, columns=["reason", "rows"])
-
-
-def _roles(columns, func) -> list[tuple[str, str]]:
-    if isinstance(columns, Mapping):
-        unknown = set(columns) - {"outcome", "exposure", "covariates", "group"}
-        if unknown:
-            raise ParameterError(f"{func}: unknown key(s) {sorted(unknown)} in columns; expected "
-                                 f"'outcome', 'exposure', 'covariates', 'group'.")
-        covs = columns.get("covariates") or []
-        covs = [covs] if isinstance(covs, str) else list(covs)
-        out = []
-        if columns.get("outcome") is not None:
-            out.append(("outcome missing", columns["outcome"]))
-        if columns.get("exposure") is not None:
-            out.append(("exposure missing", columns["exposure"]))
-        out += [(f"covariate {c!r} missing", c) for c in covs]
-        if columns.get("group") is not None:
-            out.append(("institution missing", columns["group"]))
-        return out
-    if isinstance(columns, str):
-        columns = [columns]
-    columns = list(columns)
-    names = ["outcome missing", "exposure missing"]
-    return [(names[i] if i < 2 else f"covariate {c!r} missing", c) for i, c in enumerate(columns)]
 
 
 # Multiple imputation ----------------------------------------------------------------------------
@@ -476,12 +274,3 @@ def _impute(numeric: pd.DataFrame, n_iter: int, k_pmm: int, rng) -> pd.DataFrame
         chain = MICEData(numeric.copy(), k_pmm=k_pmm, rng=rng)
         chain.update_all(n_iter)
     return chain.data.copy()
-
-
-def _show(value) -> str:
-    """A data value for a message: 2 rather than np.float64(2.0), 'yes' with quotes."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return repr(value)
