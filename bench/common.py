@@ -47,3 +47,28 @@ def _proc_value(path: str, key: str) -> str:
     except OSError:
         pass
     return "unknown"
+
+
+def profile(job, top: int):
+    """Run ``job`` under cProfile; returns (profiler, seconds, {"cumulative"/"tottime": text},
+    {"cumulative"/"tottime": rows of function, ncalls, tottime, cumtime})."""
+    import cProfile
+    import io
+    import pstats
+    import time
+    prof = cProfile.Profile()
+    start = time.perf_counter()
+    prof.runcall(job)
+    elapsed = time.perf_counter() - start
+    texts, rows = {}, {}
+    for key in ("cumulative", "tottime"):
+        buf = io.StringIO()
+        stats = pstats.Stats(prof, stream=buf)
+        stats.sort_stats(key).print_stats(top)
+        texts[key] = buf.getvalue()
+        index = 3 if key == "cumulative" else 2
+        ordered = sorted(stats.stats.items(), key=lambda kv: -kv[1][index])[:top]
+        rows[key] = [{"function": f"{Path(f).name}:{line}({func})", "ncalls": nc,
+                      "tottime": tt, "cumtime": ct}
+                     for (f, line, func), (_cc, nc, tt, ct, _callers) in ordered]
+    return prof, elapsed, texts, rows

@@ -261,8 +261,6 @@ def child_check(study_dir: str) -> dict:
 
 def child_profile(study_dir: str, replicates: int, seed: int, top: int) -> dict:
     """cProfile one job (loading excluded); the top functions by cumulative and by own time."""
-    import cProfile
-    import io
     import pstats
     _import_all()
     frames, _ = _load(study_dir)
@@ -272,21 +270,7 @@ def child_profile(study_dir: str, replicates: int, seed: int, top: int) -> dict:
             for _method, call in _plan(frame, replicates, seed):
                 call()
 
-    prof = cProfile.Profile()
-    t = time.perf_counter()
-    prof.runcall(job)
-    elapsed = time.perf_counter() - t
-    texts, rows = {}, {}
-    for key in ("cumulative", "tottime"):
-        buf = io.StringIO()
-        stats = pstats.Stats(prof, stream=buf)
-        stats.sort_stats(key).print_stats(top)
-        texts[key] = buf.getvalue()
-        index = 3 if key == "cumulative" else 2
-        ordered = sorted(stats.stats.items(), key=lambda kv: -kv[1][index])[:top]
-        rows[key] = [{"function": f"{Path(f).name}:{line}({func})", "ncalls": nc,
-                      "tottime": tt, "cumtime": ct}
-                     for (f, line, func), (_cc, nc, tt, ct, _callers) in ordered]
+    prof, elapsed, texts, rows = common.profile(job, top)
     # The methods' own entry points, whatever their rank.
     wanted = {"crude", "adjusted", "ipw", "aipw", "mixed_model", "multiplier_bootstrap_ci",
               "_propensity", "_arm_predictions", "_prepare", "_design", "_fit_glm"}

@@ -217,9 +217,6 @@ def child_breakdown(study_dir: str) -> dict:
 
 def child_profile(study_dir: str, top: int) -> dict:
     """cProfile one job; the top functions by cumulative and by own time, as text and rows."""
-    import cProfile
-    import io
-    import pstats
     _import_all()
     from evaluation.study import Study
 
@@ -228,21 +225,7 @@ def child_profile(study_dir: str, top: int) -> dict:
         study.load_report()
         study.quarantine()
 
-    prof = cProfile.Profile()
-    t = time.perf_counter()
-    prof.runcall(job)
-    elapsed = time.perf_counter() - t
-    texts, rows = {}, {}
-    for key in ("cumulative", "tottime"):
-        buf = io.StringIO()
-        stats = pstats.Stats(prof, stream=buf)
-        stats.sort_stats(key).print_stats(top)
-        texts[key] = buf.getvalue()
-        index = 3 if key == "cumulative" else 2
-        ordered = sorted(stats.stats.items(), key=lambda kv: -kv[1][index])[:top]
-        rows[key] = [{"function": f"{Path(f).name}:{line}({func})", "ncalls": nc,
-                      "tottime": tt, "cumtime": ct}
-                     for (f, line, func), (_cc, nc, tt, ct, _callers) in ordered]
+    prof, elapsed, texts, rows = common.profile(job, top)
     return {"seconds_under_profiler": elapsed, "text": texts, "rows": rows}
 
 
