@@ -144,13 +144,18 @@ def _coerce(name: str, value, type_name: str, notebook) -> object:
     return text
 
 
+def effective_study(notebook, params: dict):
+    """The study a run uses: the ``study`` parameter given, else the notebook's default."""
+    return params.get("study", notebook_parameters(notebook).get("study", {}).get("default"))
+
+
 def check_study_parameter(notebook, params: dict) -> None:
     """Load the manifest the notebook will use before a kernel starts, so that a missing or
     malformed study.yaml or a missing source file is a usage error (exit 2) naming the file,
     not a failed cell."""
     from .manifest import load_manifest
     from .study import resolve_study_path
-    study = params.get("study", notebook_parameters(notebook).get("study", {}).get("default"))
+    study = effective_study(notebook, params)
     if isinstance(study, str) and study:
         load_manifest(resolve_study_path(study))
 
@@ -208,7 +213,7 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
     html_path, check = None, None
     try:
         if html:
-            study = params.get("study", notebook_parameters(notebook).get("study", {}).get("default"))
+            study = effective_study(notebook, params)
             html_path, check = _checked_html(executed, out_dir / f"{notebook.stem}.html",
                                              show_code=show_code, study=study,
                                              accept_risk=accept_risk)

@@ -107,7 +107,7 @@ def load_manifest(path) -> Manifest:
     if not isinstance(raw, dict):
         raise ManifestError(f"{path}: the manifest must be a mapping of keys (name, sources, ...), "
                             f"got {type(raw).__name__}.")
-    _check_keys(raw, TOP_LEVEL_KEYS, f"{path}")
+    check_keys(raw, TOP_LEVEL_KEYS, f"{path}")
     root = path.parent.resolve()
     sources = _parse_sources(raw.get("sources"), root, path)
     name = str(raw.get("name") or root.name)
@@ -129,7 +129,8 @@ def load_manifest(path) -> Manifest:
     return manifest
 
 
-def _check_keys(mapping: dict, allowed: set, where: str) -> None:
+def check_keys(mapping: dict, allowed: set, where: str) -> None:
+    """An unknown key is an error naming it and the keys allowed (manifest and instruments)."""
     unknown = sorted(set(mapping) - allowed, key=str)
     if unknown:
         raise ManifestError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}. "
@@ -155,7 +156,7 @@ def _parse_sources(raw, root: Path, path: Path) -> dict:
             spec = {"file": spec}
         if not isinstance(spec, dict):
             raise ManifestError(f"{where}: expected a mapping with at least `file:`, got {spec!r}.")
-        _check_keys(spec, SOURCE_KEYS, where)
+        check_keys(spec, SOURCE_KEYS, where)
         if "file" not in spec:
             raise ManifestError(f"{where}: `file:` is missing.")
         file = (root / str(spec["file"])).resolve()
@@ -174,7 +175,7 @@ def _parse_sources(raw, root: Path, path: Path) -> dict:
         if not isinstance(read, dict):
             raise ManifestError(f"{where}: `read:` must be a mapping such as "
                                 f"`{{sep: ';', encoding: cp1252}}`, got {read!r}.")
-        _check_keys(read, READ_KEYS, f"{where}, read")
+        check_keys(read, READ_KEYS, f"{where}, read")
         sources[str(name)] = SourceSpec(
             name=str(name), file=file, instruments=instruments, kind=kind,
             columns={str(k): str(v) for k, v in columns.items()},
@@ -190,7 +191,7 @@ def _parse_exposure(raw, sources: dict, path: Path):
         return None
     if not isinstance(raw, dict) or {"source", "column"} - set(raw):
         raise ManifestError(f"{path}: `exposure` needs `source` and `column`, got {raw!r}.")
-    _check_keys(raw, {"source", "column", "description"}, f"{path}, exposure")
+    check_keys(raw, {"source", "column", "description"}, f"{path}, exposure")
     if raw["source"] not in sources:
         raise ManifestError(f"{path}: exposure source {raw['source']!r} is not among the sources "
                             f"({', '.join(sources)}).")
@@ -205,7 +206,7 @@ def _parse_outcomes(raw, sources: dict, path: Path) -> dict:
         where = f"{path}, outcome {name!r}"
         if not isinstance(spec, dict):
             raise ManifestError(f"{where}: expected a mapping, got {spec!r}.")
-        _check_keys(spec, OUTCOME_KEYS, where)
+        check_keys(spec, OUTCOME_KEYS, where)
         if spec.get("source") not in sources:
             raise ManifestError(f"{where}: source {spec.get('source')!r} is not among the sources "
                                 f"({', '.join(sources)}).")

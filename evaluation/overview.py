@@ -235,9 +235,8 @@ def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
     ('duplicate submission of row …'), most common first."""
     if not len(quarantine):
         return pd.DataFrame(columns=["source", "rule", "rows", "cells"])
-    rule = (quarantine["rule"].str.replace(r"row \d+", "row …", regex=True)
-            .str.replace(r"would be [0-9-]+", "would be …", regex=True))
-    q = quarantine.assign(rule=rule)
+    from .validation import generalise_rules
+    q = quarantine.assign(rule=generalise_rules(quarantine["rule"]))
     out = q.groupby(["source", "rule"]).agg(rows=("row", "nunique"), cells=("row", "size"))
     return out.reset_index().sort_values(["source", "rows"], ascending=[True, False],
                                          kind="stable").reset_index(drop=True)

@@ -15,7 +15,7 @@ from .instruments import load_instrument
 from .loading import check_identifier_columns, load_source
 from .manifest import Manifest, load_manifest
 from .privacy import Pseudonymiser, load_pseudonym_key
-from .validation import empty_quarantine
+from .validation import empty_quarantine, generalise_rules
 
 ALL_INSTITUTIONS = (None, "", "all", "All", "ALL")
 
@@ -203,9 +203,7 @@ def _top_reasons(quarantine: pd.DataFrame, top: int = 3) -> str:
     """The commonest rules broken, with counts ('duplicate submission … ×8; out of range … ×2')."""
     if not len(quarantine):
         return ""
-    rules = quarantine["rule"].str.replace(r"row \d+", "row …", regex=True)
-    rules = rules.str.replace(r"would be \d{4}-\d{2}-\d{2}", "would be …", regex=True)
-    counts = rules.value_counts().head(top)
+    counts = generalise_rules(quarantine["rule"]).value_counts().head(top)
     return "; ".join(f"{rule} ×{n}" for rule, n in counts.items())
 
 

@@ -26,6 +26,13 @@ NORWEGIAN_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}( \d{1,2}:\d{2}(:\d{2})?)?"
 UTC_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
+def generalise_rules(rules: pd.Series) -> pd.Series:
+    """Rules without their row numbers and dates, so that the same rule counts once
+    ('duplicate submission of row …: kept the earliest')."""
+    return (rules.str.replace(r"row \d+", "row …", regex=True)
+            .str.replace(r"would be [0-9-]+", "would be …", regex=True))
+
+
 def empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
 

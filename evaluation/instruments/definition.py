@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ManifestError
+from ..manifest import check_keys
 
 CERTAINTIES = {"confirmed", "secondary", "unverified", "project"}
 ITEM_TYPES = {"number", "integer", "binary", "category", "text", "date", "checkbox"}
@@ -122,7 +123,7 @@ def parse_instrument(raw: dict, path: Path, included: dict | None = None) -> Ins
     where = str(path)
     if not isinstance(raw, dict):
         raise ManifestError(f"{where}: an instrument definition must be a mapping.")
-    _keys(raw, TOP_KEYS, where)
+    check_keys(raw, TOP_KEYS, where)
     name = raw.get("name") or path.stem
     defaults = dict(raw.get("response") or {})
     items: dict = {}
@@ -150,16 +151,16 @@ def parse_instrument(raw: dict, path: Path, included: dict | None = None) -> Ins
             for k in ("min", "max", "decimals", "source", "certainty"):
                 inherited.pop(k, None)
         spec = {**inherited, **own}
-        _keys(spec, ITEM_KEYS, f"{where}, item {key!r}")
+        check_keys(spec, ITEM_KEYS, f"{where}, item {key!r}")
         items[key] = _item(key, spec, where)
     unknown_rev = [k for k in reverse if k not in items]
     if unknown_rev:
         raise ManifestError(f"{where}: reverse-keyed item(s) {unknown_rev} are not items.")
     for sname, spec in (raw.get("scores") or {}).items():
-        _keys(spec, SCORE_KEYS, f"{where}, score {sname!r}")
+        check_keys(spec, SCORE_KEYS, f"{where}, score {sname!r}")
         scores[sname] = _score(name, sname, spec, items, where)
     for cname, spec in (raw.get("cutoffs") or {}).items():
-        _keys(spec, CUTOFF_KEYS, f"{where}, cutoff {cname!r}")
+        check_keys(spec, CUTOFF_KEYS, f"{where}, cutoff {cname!r}")
         cutoffs[cname] = _cutoff(name, cname, spec, scores, where)
     for sname, spec in (raw.get("reliable_change") or {}).items():
         if sname not in scores:
@@ -178,12 +179,6 @@ def read_definition(path: Path) -> dict:
         return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ManifestError(f"{path}: not valid YAML ({exc}).") from None
-
-
-def _keys(spec: dict, allowed: set, where: str) -> None:
-    unknown = sorted(set(spec) - allowed, key=str)
-    if unknown:
-        raise ManifestError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}.")
 
 
 def _certainty(spec: dict, where: str) -> None:
