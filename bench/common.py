@@ -72,3 +72,21 @@ def profile(job, top: int):
                       "tottime": tt, "cumtime": ct}
                      for (f, line, func), (_cc, nc, tt, ct, _callers) in ordered]
     return prof, elapsed, texts, rows
+
+
+class Verdicts:
+    """PASS / FAIL / SKIP lines of a benchmark, and whether every check passed."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.ok = True
+
+    def check(self, ok: bool, text: str) -> None:
+        self.ok &= bool(ok)
+        self.lines.append(f"{'PASS' if ok else 'FAIL'}: {text}")
+
+    def skip(self, text: str) -> None:
+        self.lines.append(f"SKIP: {text}")
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"NOTE: {text}")

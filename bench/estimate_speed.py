@@ -436,29 +436,24 @@ def markdown(s: dict, study: dict, machine: dict, args) -> str:
 
 
 def verdicts(s: dict, check: dict | None, args, nproc: int) -> tuple[list[str], bool]:
-    lines, ok_all = [], True
-
-    def line(ok, text):
-        nonlocal ok_all
-        ok_all &= ok
-        lines.append(f"{'PASS' if ok else 'FAIL'}: {text}")
+    verdicts = common.Verdicts()
 
     if args.persons != TARGET_PERSONS or args.replicates != TARGET_REPLICATES:
-        lines.append(f"SKIP: the target is {TARGET_PERSONS:,} persons and {TARGET_REPLICATES:,} "
+        verdicts.skip(f"the target is {TARGET_PERSONS:,} persons and {TARGET_REPLICATES:,} "
                      f"replicates; this run used {args.persons:,} and {args.replicates:,}.")
     else:
         cores = "" if nproc == TARGET_CORES else f" (NB: measured on {nproc} cores, not {TARGET_CORES})"
-        line(s["max_s"] < TARGET_SECONDS,
+        verdicts.check(s["max_s"] < TARGET_SECONDS,
              f"all methods for two outcomes on {TARGET_PERSONS:,} persons with "
              f"{TARGET_REPLICATES:,} bootstrap replicates in under {TARGET_SECONDS:.0f} s: slowest "
              f"of {s['repeats']} runs {s['max_s']:.2f} s (median {s['median_s']:.2f} s; loading, "
              f"{s['load_median_s']:.2f} s, not counted){cores}")
     busy = [x for x in s["others_cpu_share"] + s["baseline_others_cpu_share"] if x > 0.1]
     if busy:
-        lines.append(f"NOTE: other processes used more than 10 % of a core during {len(busy)} of "
+        verdicts.note(f"other processes used more than 10 % of a core during {len(busy)} of "
                      f"the {2 * s['repeats']} timed runs (up to {max(busy):.0%}): those times are "
                      "inflated; rerun on an idle machine for clean figures.")
-    line(s["same_every_repeat"], "the same estimates and CIs in every repeat (fixed seed)")
+    verdicts.check(s["same_every_repeat"], "the same estimates and CIs in every repeat (fixed seed)")
     if check is not None:
         same = True
         for o in OUTCOMES:
@@ -466,17 +461,17 @@ def verdicts(s: dict, check: dict | None, args, nproc: int) -> tuple[list[str], 
             same &= [(r["method"], r["scale"]) for r in ref] == [(r["method"], r["scale"]) for r in got]
             same &= all(abs(r["estimate"] - g["estimate"]) <= 1e-9 * max(1.0, abs(r["estimate"]))
                         for r, g in zip(ref, got))
-        line(same, "the job's point estimates equal `estimate_effects(frame)` for both outcomes "
+        verdicts.check(same, "the job's point estimates equal `estimate_effects(frame)` for both outcomes "
                    "(the same calls, AIPW only adds the bootstrap CI)")
         for o in OUTCOMES:
             ifr = next(r for r in check[o] if r["method"] == "AIPW")
             mbr = next(r for r in s["rows"][o] if r["method"] == "AIPW")
             w_if, w_mb = ifr["ci_high"] - ifr["ci_low"], mbr["ci_high"] - mbr["ci_low"]
-            line(abs(w_mb / w_if - 1) < 0.1,
+            verdicts.check(abs(w_mb / w_if - 1) < 0.1,
                  f"{o}: multiplier-bootstrap CI of AIPW ({mbr['ci_low']:.4f}, {mbr['ci_high']:.4f}) "
                  f"within 10 % of the influence-function CI's width ({ifr['ci_low']:.4f}, "
                  f"{ifr['ci_high']:.4f}): ratio of widths {w_mb / w_if:.3f}")
-    return lines, ok_all
+    return verdicts.lines, verdicts.ok
 
 
 def profile_text(prof: dict, top: int) -> str:

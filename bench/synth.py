@@ -239,32 +239,27 @@ def where_time_goes(summaries: list[dict]) -> str:
 
 
 def verdicts(summaries: list[dict], base_persons: int) -> tuple[list[str], bool]:
-    lines, ok_all = [], True
-
-    def line(ok, text):
-        nonlocal ok_all
-        ok_all &= ok
-        lines.append(f"{'PASS' if ok else 'FAIL'}: {text}")
+    verdicts = common.Verdicts()
 
     target = next((s for s in summaries if s["persons"] == TARGET_PERSONS), None)
     if target is None:
-        lines.append(f"SKIP: {TARGET_PERSONS:,} persons not among the sizes; time and memory "
+        verdicts.skip(f"{TARGET_PERSONS:,} persons not among the sizes; time and memory "
                      "targets not checked.")
     else:
-        line(target["max_s"] < TARGET_SECONDS,
+        verdicts.check(target["max_s"] < TARGET_SECONDS,
              f"{TARGET_PERSONS:,} persons in under {TARGET_SECONDS:.0f} s: slowest of "
              f"{target['repeats']} runs {target['max_s']:.2f} s (median {target['median_s']:.2f} s); "
              f"{_f(target['fit_sessions'], ',')} FIT sessions")
-        line(target["peak_rss_max_mb"] < TARGET_PEAK_MB,
+        verdicts.check(target["peak_rss_max_mb"] < TARGET_PEAK_MB,
              f"{TARGET_PERSONS:,} persons under {TARGET_PEAK_MB / 1024:.0f} GB peak memory: highest "
              f"peak RSS {target['peak_rss_max_mb']:,.0f} MB (median {target['peak_rss_median_mb']:,.0f} MB)")
     for s in summaries:
         if s["persons"] == base_persons:
             continue
-        line(s["linearity"] < TARGET_LINEARITY,
+        verdicts.check(s["linearity"] < TARGET_LINEARITY,
              f"linearity {base_persons:,} -> {s['persons']:,} persons under {TARGET_LINEARITY}: "
              f"{s['linearity']:.2f} (time x{s['time_ratio']:.2f} for size x{s['size_ratio']:.1f})")
-    return lines, ok_all
+    return verdicts.lines, verdicts.ok
 
 
 def profile(persons: int, institutions: int, seed: int, top: int) -> None:

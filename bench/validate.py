@@ -362,32 +362,27 @@ def where_time_goes(summaries: list[dict]) -> str:
 
 
 def verdicts(summaries: list[dict]) -> tuple[list[str], bool]:
-    lines, ok_all = [], True
-
-    def line(ok, text):
-        nonlocal ok_all
-        ok_all &= ok
-        lines.append(f"{'PASS' if ok else 'FAIL'}: {text}")
+    verdicts = common.Verdicts()
 
     target = next((s for s in summaries if s["persons"] == TARGET_PERSONS), None)
     if target is None:
-        lines.append(f"SKIP: {TARGET_PERSONS:,} persons not among the sizes; time and memory "
+        verdicts.skip(f"{TARGET_PERSONS:,} persons not among the sizes; time and memory "
                      "targets not checked.")
     else:
-        line(target["max_s"] < TARGET_SECONDS,
+        verdicts.check(target["max_s"] < TARGET_SECONDS,
              f"{TARGET_PERSONS:,} persons validated and scored in under {TARGET_SECONDS:.0f} s: "
              f"slowest of {target['repeats']} runs {target['max_s']:.2f} s (median "
              f"{target['median_s']:.2f} s); {_f(target['fit_sessions'], ',')} FIT sessions, "
              f"{target['rows_read']:,} rows read")
-        line(target["peak_rss_max_mb"] < TARGET_PEAK_MB,
+        verdicts.check(target["peak_rss_max_mb"] < TARGET_PEAK_MB,
              f"{TARGET_PERSONS:,} persons under {TARGET_PEAK_MB / 1024:.0f} GB peak memory: highest "
              f"peak RSS {target['peak_rss_max_mb']:,.0f} MB (median {target['peak_rss_median_mb']:,.0f} MB)")
     for s in summaries:
-        line(s["consistent"],
+        verdicts.check(s["consistent"],
              f"{s['persons']:,} persons: job and baseline read the same rows "
              f"({s['rows_read']:,} / {s['baseline_rows_read']:,}), every source's rows read = "
              f"used + quarantined, same result in every repeat")
-    return lines, ok_all
+    return verdicts.lines, verdicts.ok
 
 
 def profile_text(persons: int, prof: dict, top: int) -> str:
