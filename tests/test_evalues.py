@@ -113,3 +113,15 @@ def test_tidy_columns():
 def test_bad_input(kwargs, word):
     with pytest.raises(ParameterError, match=word):
         e_value(**kwargs)
+
+
+def test_risk_difference_whose_far_limit_passes_a_risk_of_one():
+    # p0 = 0.6, RD 0.2 [0.05, 0.43]: the upper limit would be a risk of 1.03. It is clipped;
+    # the E-value of the CI rests on the lower limit alone (RR 0.65/0.6), so it is unchanged.
+    res = e_value(0.2, 0.05, 0.43, scale="RD", baseline_risk=0.6).iloc[0]
+    rr_low = 0.65 / 0.6
+    assert res.e_value_ci == pytest.approx(rr_low + math.sqrt(rr_low * (rr_low - 1)))
+    assert res.rr_ci_high == pytest.approx(1 / 0.6)
+    assert "clipped" in res.note
+    with pytest.raises(ParameterError, match="outside"):       # the estimate itself cannot be
+        e_value(0.45, 0.3, 0.5, scale="RD", baseline_risk=0.6)

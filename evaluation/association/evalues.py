@@ -178,13 +178,19 @@ def e_value(estimate, ci_low=None, ci_high=None, *, scale: str = "RR", rare: boo
                                  "unexposed) to convert the difference to a risk ratio.")
         if not 0 < p0 < 1:
             raise ParameterError(f"baseline_risk={p0!r} must lie strictly between 0 and 1.")
-        for name, v in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
-            if v is not None and not 0 < p0 + v <= 1:
-                raise ParameterError(f"{name}={v!r} with baseline_risk={p0!r} gives a risk of "
-                                     f"{p0 + v:.4g} among the exposed, outside (0, 1].")
+        if not 0 < p0 + est <= 1:
+            raise ParameterError(f"estimate={est!r} with baseline_risk={p0!r} gives a risk of "
+                                 f"{p0 + est:.4g} among the exposed, outside (0, 1].")
+        # A Wald interval for a difference of risks can reach past a risk of 0 or 1. Only the
+        # limit nearer the null enters the E-value, and that one lies between the estimate and
+        # the null, so clipping the far limit to the possible range changes nothing.
+        clipped = [name for name, v in (("ci_low", lo), ("ci_high", hi))
+                   if v is not None and not 0 < p0 + v <= 1]
+        if clipped:
+            notes.append(f"{' and '.join(clipped)} clipped to a possible risk")
 
         def convert(rd):
-            return (p0 + rd) / p0
+            return min(max(p0 + rd, 1e-12), 1.0) / p0
         notes.append(f"RR = (p0 + RD) / p0 with p0 = {p0:g}")
 
     rr = convert(est)
