@@ -14,11 +14,15 @@ from pathlib import Path
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from contextlib import contextmanager
 
 import nbformat
 import papermill as pm
 from jupyter_client.manager import AsyncKernelManager
+from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from traitlets import CaselessStrEnum
 
@@ -31,6 +35,9 @@ _USAGE_ERRORS = {cls.__name__: cls for cls in vars(errors).values()
                  if isinstance(cls, type) and issubclass(cls, errors.IpevalError) and cls.exit_code == 2}
 _TRUE_WORDS = {"true", "yes", "1"}
 _FALSE_WORDS = {"false", "no", "0"}
+# Kernel managers started in this thread while a caller collects them: a batch's watchdog
+# must kill the kernel of a run past its timeout, and papermill gives no handle on it.
+_STARTED = threading.local()
 
 
 class IPCKernelManager(AsyncKernelManager):
@@ -45,6 +52,9 @@ class IPCKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        registry = getattr(_STARTED, "managers", None)
+        if registry is not None:
+            registry.append(self)
         self._socket_dir = None
         if self.transport == "ipc":
             self._socket_dir = tempfile.mkdtemp(prefix="ipeval-kernel-")
@@ -56,6 +66,36 @@ class IPCKernelManager(AsyncKernelManager):
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
+
+
+@contextmanager
+def collecting_kernels():
+    """The kernel managers that runs in this thread start, as a list filled while they run."""
+    _STARTED.managers = started = []
+    try:
+        yield started
+    finally:
+        _STARTED.managers = None
+
+
+def kill_kernels(managers) -> int:
+    """Kill the process groups of these kernels (SIGKILL); returns how many were alive.
+    The kernel's client then sees a dead kernel and papermill stops the run."""
+    killed = 0
+    for km in list(managers):
+        provisioner = getattr(km, "provisioner", None)
+        pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+        try:
+            if pgid:
+                os.killpg(pgid, signal.SIGKILL)
+            elif pid:
+                os.kill(pid, signal.SIGKILL)
+            else:
+                continue
+            killed += 1
+        except ProcessLookupError:
+            pass
+    return killed
 
 
 @dataclass
@@ -251,10 +291,20 @@ def _checked_html(executed: Path, target: Path, *, show_code: bool, study, accep
     return target, summary
 
 
+# nbconvert's lab template loads require.js and MathJax from a CDN; on a closed network (where
+# health data is analysed) those requests fail and the report waits on them. The reports use
+# neither: the figures are images and the tables HTML. (LaTeX in markdown shows as written.)
+_OFFLINE_TEMPLATE = DictLoader({"ipeval.html.j2": (
+    "{%- extends 'lab/index.html.j2' -%}\n"
+    "{%- block html_head_js_requirejs -%}{%- endblock -%}\n"
+    "{%- block html_head_js_mathjax -%}{%- endblock -%}\n")})
+
+
 def render_html(executed, target, *, show_code: bool = False) -> Path:
     """The executed notebook as a standalone HTML report; code cells hidden unless asked."""
     nb = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(exclude_input=not show_code, exclude_input_prompt=True,
+    exporter = HTMLExporter(extra_loaders=[_OFFLINE_TEMPLATE], template_file="ipeval.html.j2",
+                            exclude_input=not show_code, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
     target = Path(target)

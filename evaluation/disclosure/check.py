@@ -75,7 +75,7 @@ from .checker import MAX_PER_RULE, Checker  # noqa: F401  (MAX_PER_RULE: documen
 from .excerpts import mask_value, shorten_path
 from .output_files import SIDECAR_SUFFIX, check_file
 from .rules import DisclosureRules
-from .study_facts import load_study, study_facts
+from .study_facts import facts_of_path, load_study, study_facts
 
 __all__ = ["COLUMNS", "RULES", "SUFFIXES", "check_path", "mask_value", "report", "run_check",
            "shorten_path", "write_json"]
@@ -156,8 +156,12 @@ def check_path(path, *, study=None, rules=None, max_person_rows: int = 10) -> pd
         files = [(root, str(path))]
     else:
         files = [(f, f.relative_to(root).as_posix()) for f in _walk(root)]
-    study = load_study(study)
-    checker = Checker(study_facts(study), _min_cell(rules, study), int(max_person_rows))
+    if isinstance(study, (str, os.PathLike)):
+        study, facts = facts_of_path(study)
+    else:
+        study = load_study(study)
+        facts = study_facts(study)
+    checker = Checker(facts, _min_cell(rules, study), int(max_person_rows))
     rows: list[tuple] = []
     for file, name in files:
         rows += check_file(checker, file, name)

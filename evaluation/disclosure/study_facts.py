@@ -49,6 +49,27 @@ def load_study(study):
     return study
 
 
+_FACTS: dict = {}      # (manifest, file stamps) -> (study, facts); at most a few studies
+
+
+def facts_of_path(path):
+    """``(study, facts)`` for a study given by path, read once per process while its files are
+    unchanged: a batch worker checks run after run of the same study, and reading the raw
+    files is most of a check's time."""
+    from ..manifest import load_manifest
+    from ..study import Study, resolve_study_path
+    manifest = load_manifest(resolve_study_path(path))
+    files = [manifest.path, *(spec.file for spec in manifest.sources.values())]
+    stamp = (str(manifest.path), tuple((str(f), os.stat(f).st_mtime_ns, os.stat(f).st_size)
+                                        for f in files if os.path.exists(f)))
+    if stamp not in _FACTS:
+        if len(_FACTS) >= 4:
+            _FACTS.pop(next(iter(_FACTS)))
+        study = Study(manifest)
+        _FACTS[stamp] = (study, study_facts(study))
+    return _FACTS[stamp]
+
+
 def study_facts(study) -> StudyFacts | None:
     """Identifiers, quotes and person keys of ``study`` (None without a study)."""
     if study is None:
