@@ -26,6 +26,13 @@ EXAMPLES = {
     "run": "example:\n  ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml "
            "--out reports/overview\n  ipeval run notebooks/study_overview.ipynb -p institution "
            "Karlsborg --show-code",
+    "batch": "example:\n  ipeval batch notebooks/default_batch.yaml --workers 2\n"
+             "  ipeval batch notebooks/default_batch.yaml --resume\n"
+             "  ipeval batch notebooks/default_batch.yaml --scheduler tcp://10.0.0.5:8786\n"
+             "exit 0: every run ok; 1: some runs failed (listed; their notebooks kept); 2: bad "
+             "batch file or parameters",
+    "results": "example:\n  ipeval results reports/batch\n  ipeval results reports/batch/results.duckdb "
+               "--json",
 }
 
 
@@ -90,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "is kept in the run's log")
     p.set_defaults(func=_run)
 
+    p = verb("batch", "run a notebook over a grid of parameters; collect results.duckdb and index.html")
+    p.add_argument("batch", type=Path, help="the batch file (YAML)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: the number of cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask cluster, e.g. tcp://HOST:8786")
+    p.add_argument("--resume", action="store_true",
+                   help="skip runs already finished ok with the same notebook, parameters and data")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_batch)
+
+    p = verb("results", "the collected results of a batch as a table")
+    p.add_argument("path", type=Path, help="a batch output folder or its results.duckdb")
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.add_argument("--runs", action="store_true", help="list the runs instead of the results")
+    p.set_defaults(func=_results)
+
     p = verb("check", "check outputs (notebooks, HTML, CSV/XLSX, folders) before they are shared")
     p.add_argument("path", type=Path, help="a file or a folder (searched recursively)")
     p.add_argument("--study", type=Path, default=None,
@@ -153,6 +177,35 @@ def _estimate(args) -> int:
 def _check(args) -> int:
     from .disclosure.check import run_check
     return run_check(args.path, study=args.study, report_path=args.report)
+
+
+def _batch(args) -> int:
+    from .batch import run_batch
+    from .errors import ParameterError
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1; got {args.workers}.")
+    outcome = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler,
+                        resume=args.resume, progress=not args.no_progress)
+    return outcome.exit_code
+
+
+def _results(args) -> int:
+    import json
+
+    import numpy as np
+    from .batch import read_results, tidy
+    runs, results = read_results(args.path)
+    table = runs.drop(columns=["parameters"]) if args.runs else tidy(runs, results)
+    if args.json:
+        records = table.replace({np.nan: None}).to_dict(orient="records")
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+        return 0
+    if args.runs:
+        shown = table[["run_id", "label", "status", "seconds", "attempts", "folder"]]
+    else:
+        shown = table[[c for c in table.columns if c not in {"run_id", "value"}]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=60))
+    return 0
 
 
 def _run(args) -> int:
