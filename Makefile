@@ -7,9 +7,9 @@ BIN    := $(VENV)/bin
 # The stamp makes setup idempotent: pip runs again only when pyproject.toml changed.
 STAMP  := $(VENV)/.ipeval-installed
 LAB_STAMP := $(VENV)/.ipeval-lab-installed
-DEMO_OUT ?= reports/demo
+DEMO_FLAGS ?=
 
-.PHONY: setup test demo lab synth clean
+.PHONY: setup test demo lab synth clean browser
 
 setup: $(STAMP)
 
@@ -19,11 +19,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
 
+# The default batch: the headline notebook by institution and outcome on the shipped study.
 demo: setup
-	$(BIN)/ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml --out $(DEMO_OUT)
+	$(BIN)/ipeval batch notebooks/default_batch.yaml $(DEMO_FLAGS)
+	@echo "Open reports/batch/index.html in a browser (every run, its report and the comparison)."
 
 $(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,lab]'
@@ -31,6 +33,8 @@ $(LAB_STAMP): $(STAMP)
 
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# apt-get needs root: through sudo unless make already runs as root.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
@@ -38,6 +42,10 @@ lab: $(LAB_STAMP)
 # Regenerate the shipped synthetic study (deterministic for the seed).
 synth: setup
 	$(BIN)/ipeval synth data_synthetic --seed 2026
+
+# Browser tests use Debian's Chromium (Playwright drives it; it downloads no browser of its own).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
