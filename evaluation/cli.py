@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default reports/<notebook name>)")
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument("--slides", action="store_true",
+                   help="also reveal.js slides of the run (checked like the report)")
     p.add_argument("--accept-risk", metavar="REASON", default=None,
                    help="write the HTML even if the output check finds problems; the reason "
                         "is kept in the run's log")
@@ -216,6 +218,13 @@ def _run(args) -> int:
                           timeout=args.timeout, accept_risk=args.accept_risk)
     print(f"Executed {args.notebook} in {result.seconds:.1f} s.\n"
           f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}")
+    if args.slides:
+        from .execution import effective_study
+        from .slides import render_slides
+        slides = render_slides(result.executed, out / f"{args.notebook.stem}.slides.html",
+                               study=effective_study(args.notebook, result.parameters),
+                               accept_risk=args.accept_risk)
+        print(f"  slides:   {slides}")
     return 0
 
 

@@ -276,3 +276,36 @@ def test_results_of_a_missing_batch_is_exit_2(tmp_path, capsys):
     (tmp_path / "results.duckdb").write_text("not a database")
     with pytest.raises(InputFileError, match="not a DuckDB database"):
         read_results(tmp_path)
+
+
+# ------------------------------------------------------------------ end to end
+
+@pytest.mark.notebook
+def test_a_real_batch_on_the_small_study_presents_its_results(small_study, tmp_path, monkeypatch):
+    """The headline notebook by institution, as `make demo` runs it: every page loads in
+    Chromium with no errors, images render, links resolve; the slides are written."""
+    from browser import assert_page_is_sound, chromium, serve, visit
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "batch.yaml"
+    path.write_text(yaml.safe_dump({
+        "notebook": str(ROOT / "notebooks/ip_evaluation.ipynb"), "output": "out",
+        "parameters": {"study": str(small_study / "study.yaml"), "outcome": "daily_chaos",
+                       "methods": ["crude", "aipw"]},
+        "grid": {"institution": ["all", "Karlsborg"]}, "key": "*/AIPW/ATE/*",
+        "compare_by": "institution", "slides": True}, allow_unicode=True), encoding="utf-8")
+    outcome = run_batch(path, workers=2, progress=False, out=lambda *_: None)
+    assert outcome.exit_code == 0, outcome.runs[["label", "status", "error"]].to_string()
+    runs, results = read_results(tmp_path / "out")
+    aipw = results[results["name"] == "daily_chaos/AIPW/ATE/mean difference"]
+    assert len(aipw) == 2 and (aipw["ci_low"] < aipw["estimate"]).all()
+    assert all((tmp_path / "out" / s).is_file() for s in runs["slides"])
+    # the batch's whole output folder passes the output check
+    from evaluation.disclosure.check import check_path
+    assert check_path(tmp_path / "out", study=small_study / "study.yaml").empty
+    with serve(tmp_path / "out") as base, chromium() as browser:
+        for page, images in (("index.html", 0), ("comparison.html", 1),
+                             (runs["html"].iloc[0], 3)):
+            seen = visit(browser, base + page)
+            assert_page_is_sound(seen, min_images=images)
+            assert seen.external == []
+            seen.page.close()
