@@ -104,17 +104,24 @@ def evaluate(study, outcomes=None, *, methods=METHODS, estimand: str = "ATE", co
     across outcomes within each method (Holm by default, said in the ``adjustment`` column),
     and a table of rows used and left out per outcome, with reasons.
     """
-    from .multiplicity import adjust_pvalues
     outcomes = list(outcomes or study.manifest.outcomes)
-    frames, accounts = [], []
-    for name in outcomes:
-        frame = analysis_frame(study, name, covariates=covariates)
+    frames = {name: analysis_frame(study, name, covariates=covariates) for name in outcomes}
+    return evaluate_frames(frames, methods=methods, estimand=estimand, correction=correction)
+
+
+def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
+                    correction: str = "holm"):
+    """:func:`evaluate` for analysis frames already built (name -> AnalysisFrame), such as
+    those of :func:`.frame.outcome_frame` for outcomes outside the person table."""
+    from .multiplicity import adjust_pvalues
+    tables, accounts = [], []
+    for name, frame in frames.items():
         table = estimate_effects(frame, methods=methods, estimand=estimand, name=name)
         table["scale"] = table["scale"].replace(SCALE_NAMES)
-        frames.append(add_e_values(table, frame))
+        tables.append(add_e_values(table, frame))
         accounts.append(pd.DataFrame([{"outcome": name, "reason": "used", "rows": len(frame.data)}]))
         accounts.append(frame.left_out.assign(outcome=name))
-    estimates = pd.concat(frames, ignore_index=True)
+    estimates = pd.concat(tables, ignore_index=True)
     # One p-value per outcome in each family (method × estimand): the crude risk difference and
     # odds ratio share one test, and counting both would over-correct.
     key = ["outcome", "method", "estimand"]

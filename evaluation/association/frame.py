@@ -38,26 +38,57 @@ def analysis_frame(study, outcome: str, *, covariates=None) -> AnalysisFrame:
         raise ParameterError(f"Outcome {outcome!r} is not in study {study.name!r}; its outcomes: "
                              f"{', '.join(m.outcomes) or 'none'} (under `outcomes:` in study.yaml).")
     spec = m.outcomes[outcome]
+    return _frame(study, study.person_table(), outcome, spec.variable, spec.type,
+                  covariates=covariates, lower_is_better=spec.lower_is_better,
+                  source=m.exposure["source"])
+
+
+def outcome_frame(study, values: pd.DataFrame, outcome: str, *, kind: str, covariates=None,
+                  lower_is_better: bool = False, what: str | None = None) -> AnalysisFrame:
+    """The analysis frame for an outcome that is not a column of the person table (an FIT
+    episode's change, an INSPIRE score): ``values`` has one row per person, the study's id
+    column and ``outcome``; exposure, covariates and institution come from the person table,
+    and rows are left out with reasons exactly as for the manifest's outcomes.
+    """
+    ids = study.manifest.id_column
+    if kind not in {"binary", "continuous"}:
+        raise ParameterError(f"kind must be 'binary' or 'continuous'; got {kind!r}.")
+    missing = [c for c in (ids, outcome) if c not in values.columns]
+    if missing:
+        raise ParameterError(f"outcome_frame: column(s) {missing} not in the values given.")
+    if values[ids].duplicated().any():
+        raise ParameterError(f"outcome_frame: one row per person is needed; {what or outcome} "
+                             f"has several rows for some {ids} (take the first episode or year).")
+    people = study.person_table()
+    people = people.drop(columns=[outcome], errors="ignore").merge(
+        values[[ids, outcome]], on=ids, how="left")
+    return _frame(study, people, what or outcome, outcome, kind, covariates=covariates,
+                  lower_is_better=lower_is_better, source=study.manifest.exposure["source"])
+
+
+def _frame(study, people, outcome, variable, kind, *, covariates, lower_is_better, source):
+    m = study.manifest
+    if not m.exposure:
+        raise ParameterError(f"Study {study.name!r} names no `exposure:` in study.yaml.")
     exposure = m.exposure["column"]
     covariates = list(m.covariates if covariates is None else covariates)
-    people = study.person_table()
-    missing = [c for c in [exposure, spec.variable, *covariates] if c not in people.columns]
+    missing = [c for c in [exposure, variable, *covariates] if c not in people.columns]
     if missing:
         raise ParameterError(f"Column(s) {missing} are not in the data of study {study.name!r} "
                              f"(exposure, outcome {outcome!r} or covariates); the person table has "
                              f"{', '.join(map(str, people.columns[:30]))}.")
     inst = study.institution_column
-    cols = [exposure, spec.variable, *covariates] + ([inst] if inst in people.columns and inst not in covariates else [])
+    cols = [exposure, variable, *covariates] + ([inst] if inst in people.columns and inst not in covariates else [])
     frame = people[cols].copy()
     values = pd.to_numeric(frame[exposure], errors="coerce")
     odd = frame[exposure][values.notna() & ~values.isin([0, 1])]
     if len(odd):
         raise ParameterError(f"Exposure {exposure!r} must be 0/1; found {odd.iloc[0]!r}.")
     frame[exposure] = values
-    if spec.type == "binary":
-        frame[spec.variable] = pd.to_numeric(frame[spec.variable], errors="coerce")
-    left_out = _reasons(frame, spec.variable, exposure, covariates, source=m.exposure["source"])
-    data = frame.dropna(subset=[exposure, spec.variable, *covariates]).reset_index(drop=True)
+    if kind == "binary":
+        frame[variable] = pd.to_numeric(frame[variable], errors="coerce")
+    left_out = _reasons(frame, variable, exposure, covariates, source=source)
+    data = frame.dropna(subset=[exposure, variable, *covariates]).reset_index(drop=True)
     if len(data) and data[exposure].nunique() < 2:
         raise ParameterError(f"Exposure {exposure!r} has one value ({data[exposure].iloc[0]:g}) "
                              f"among the {len(data)} complete rows: there is nothing to compare.")
@@ -70,8 +101,8 @@ def analysis_frame(study, outcome: str, *, covariates=None) -> AnalysisFrame:
     if data[exposure].nunique() < 2:
         raise ParameterError(f"Exposure {exposure!r} has one value ({data[exposure].iloc[0]:g}) "
                              f"among the {len(data)} complete rows: there is nothing to compare.")
-    return AnalysisFrame(data, spec.variable, spec.type, exposure, covariates, inst, left_out,
-                         len(people), spec.lower_is_better)
+    return AnalysisFrame(data, variable, kind, exposure, covariates, inst, left_out,
+                         len(people), lower_is_better)
 
 
 def _without_positivity_violations(data: pd.DataFrame, exposure: str, inst: str):
