@@ -8,6 +8,7 @@ import pandas as pd
 
 from .errors import InputFileError, PrivacyError
 from .instruments import score_instrument
+from .instruments.totals import impute_from_total
 from .national_id import scan_frame
 from .readers import CSV_SUFFIXES, infer_types, read_columns, read_table
 from .validation import (NUMERIC_TYPES, check_columns, check_items, coerce_dates, coerce_numbers,
@@ -72,9 +73,13 @@ def load_source(spec, *, manifest, instruments, pseudonymise) -> LoadedSource:
     if spec.unique:
         df, duplicates = resolve_duplicates(df, list(spec.unique), order_by="submitted", **where)
         problems.append(duplicates)
+    # 6. Scores from the rows that passed. A total given without its items (an OpenFIT
+    #    total-only export) fills them first; one contradicting its items goes to quarantine.
+    for inst in instruments:
+        df, bad_totals = impute_from_total(df, inst, **where)
+        problems.append(bad_totals)
     quarantine = _as_written(pd.concat([p for p in problems if len(p)] or [empty_quarantine()],
                                        ignore_index=True), as_written)
-    # 6. Scores from the rows that passed.
     if instruments:
         df = pd.concat([df, *(score_instrument(df, inst) for inst in instruments)], axis=1)
     quarantine = quarantine.sort_values(["row", "column"], kind="stable").reset_index(drop=True)

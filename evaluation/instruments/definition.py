@@ -22,7 +22,9 @@ SCORE_METHODS = {"sum", "mean", "count", "gas_tscore", "important_mean"}
 OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
              "==": operator.eq, "!=": operator.ne}
 TOP_KEYS = {"name", "title", "reference", "licence", "description", "includes", "items",
-            "response", "reverse", "scores", "cutoffs", "reliable_change", "levels", "notes"}
+            "response", "reverse", "scores", "cutoffs", "reliable_change", "levels", "notes",
+            "total_only"}
+TOTAL_ONLY_KEYS = {"score", "source", "certainty", "note", "description"}
 ITEM_KEYS = {"label", "type", "min", "max", "decimals", "categories", "options", "required",
              "asked_if", "source", "certainty", "description"}
 SCORE_KEYS = {"items", "method", "min_items", "prorate", "range", "higher_is_better", "column",
@@ -99,6 +101,9 @@ class Instrument:
     scores: dict
     cutoffs: dict = field(default_factory=dict)
     reliable_change: dict = field(default_factory=dict)
+    # score name -> {score, source, certainty}: the data may give this score as a total alone
+    # (items blank), and the items are then imputed as total / number of items (totals.py).
+    total_only: dict = field(default_factory=dict)
     levels: dict = field(default_factory=dict)
     reverse: tuple = ()
     reference: str = ""
@@ -130,6 +135,7 @@ def parse_instrument(raw: dict, path: Path, included: dict | None = None) -> Ins
     scores: dict = {}
     cutoffs: dict = {}
     reliable: dict = {}
+    total_only: dict = {}
     reverse = list(raw.get("reverse") or [])
     levels = dict(raw.get("levels") or {})
     includes: list[str] = []
@@ -142,6 +148,7 @@ def parse_instrument(raw: dict, path: Path, included: dict | None = None) -> Ins
         scores.update(other.scores)
         cutoffs.update(other.cutoffs)
         reliable.update(other.reliable_change)
+        total_only.update(other.total_only)
         reverse += list(other.reverse)
     for key, spec in (raw.get("items") or {}).items():
         own = dict(spec or {})
@@ -167,8 +174,12 @@ def parse_instrument(raw: dict, path: Path, included: dict | None = None) -> Ins
             raise ManifestError(f"{where}: reliable_change for unknown score {sname!r}.")
         _certainty(spec, f"{where}, reliable_change {sname!r}")
         reliable[sname] = dict(spec)
+    if raw.get("total_only"):
+        spec = _total_only(raw["total_only"], scores, reverse, where)
+        total_only[spec["score"]] = spec
     return Instrument(name=name, title=str(raw.get("title") or name), items=items, scores=scores,
-                      cutoffs=cutoffs, reliable_change=reliable, levels=levels,
+                      cutoffs=cutoffs, reliable_change=reliable, total_only=total_only,
+                      levels=levels,
                       reverse=tuple(reverse), reference=str(raw.get("reference") or ""),
                       licence=str(raw.get("licence") or ""), path=path,
                       includes=tuple(dict.fromkeys(includes)))
@@ -186,6 +197,26 @@ def _certainty(spec: dict, where: str) -> None:
         if not spec.get("source") or spec.get("certainty") not in CERTAINTIES:
             raise ManifestError(f"{where}: every number needs `source:` and `certainty:` (one of "
                                 f"{sorted(CERTAINTIES)}).")
+
+
+def _total_only(spec, scores: dict, reverse: list, where: str) -> dict:
+    where = f"{where}, total_only"
+    if not isinstance(spec, dict):
+        raise ManifestError(f"{where}: must be a mapping with `score:`, `source:` and "
+                            f"`certainty:`.")
+    check_keys(spec, TOTAL_ONLY_KEYS, where)
+    score = scores.get(spec.get("score"))
+    # Only a plain sum of items keyed one way splits back into equal items.
+    if (score is None or score.method != "sum" or score.rescale
+            or set(score.items) & set(reverse)):
+        raise ManifestError(f"{where}: score {spec.get('score')!r} is not a plain `sum` score "
+                            f"of the instrument (no rescale, no reverse-keyed items); only such "
+                            f"a sum can be split back into its items.")
+    # Imputing items changes numbers, so the rule is sourced like any number.
+    if not spec.get("source") or spec.get("certainty") not in CERTAINTIES:
+        raise ManifestError(f"{where}: needs `source:` and `certainty:` (one of "
+                            f"{sorted(CERTAINTIES)}), because it changes item values.")
+    return dict(spec)
 
 
 def _item(key: str, spec: dict, where: str) -> Item:
