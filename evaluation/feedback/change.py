@@ -1,0 +1,329 @@
+"""Change on the ORS over a client episode: reliable change and clinically significant change.
+
+One row per person × episode, from the FIT session table (``Study.table("fit")``): the ORS at
+intake and at the last session with an ORS, the change, and its Jacobson & Truax (1991)
+category. The numbers that decide a category (the reliable-change value, the clinical cutoff
+and its boundary) are parameters whose defaults are those of ``instruments/ors.yaml``, where
+their sources are written down: a change of 5 points (a third-party source; OpenFIT uses a
+severity-adjusted effect size instead) and a cutoff of 25 for adults, with the boundary
+disputed ("<" or "<="). ``method="jacobson_truax"`` replaces the fixed 5 by the RCI computed
+from the data.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import ParameterError
+from evaluation.instruments.definition import OPERATORS
+from evaluation.overview import proportion_ci
+from evaluation.psychometrics import cronbach_alpha
+
+KEY = ["person_id", "episode"]
+ORS_ITEMS = ["ors_1", "ors_2", "ors_3", "ors_4"]
+CATEGORIES = ("recovered", "reliably improved", "no reliable change", "deteriorated")
+SINGLE, NO_ORS = "single ORS", "no ORS"
+ALL_CATEGORIES = CATEGORIES + (SINGLE, NO_ORS)
+METHODS = ("fixed", "jacobson_truax")
+CUTOFF_OPERATORS = ("<", "<=")
+
+
+def reliable_change_index(sd: float, reliability: float, z: float = 1.96) -> float:
+    """The smallest change that is reliable: z · SD · sqrt(2 · (1 − r)).
+
+    Parameters
+    ----------
+    sd : float
+        Standard deviation of the scores at intake (pre-treatment).
+    reliability : float
+        Reliability of the score, between 0 and 1 (Cronbach's alpha or test–retest r).
+    z : float
+        Normal quantile; 1.96 for a two-sided 95 % criterion.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Jacobson & Truax (1991): the standard error of the difference of two scores is
+    :math:`S_{diff} = \\sqrt{2 S_E^2}` with :math:`S_E = SD\\sqrt{1-r}`, so a change is reliable
+    when it exceeds :math:`z \\cdot SD \\sqrt{2(1-r)}`.
+
+    References
+    ----------
+    Jacobson, N. S., & Truax, P. (1991). Clinical significance: a statistical approach to
+    defining meaningful change in psychotherapy research. Journal of Consulting and Clinical
+    Psychology, 59(1), 12–19.
+
+    Examples
+    --------
+    By hand: 1.96 · 7 · sqrt(2 · 0.1) = 13.72 · 0.447214 = 6.1358.
+
+    >>> round(reliable_change_index(7.0, 0.90), 4)
+    6.1358
+    """
+    if not (isinstance(sd, (int, float, np.number)) and np.isfinite(sd) and sd > 0):
+        raise ParameterError(f"reliable_change_index: sd must be a positive number, got {sd!r}.")
+    _check_reliability(reliability, "reliable_change_index")
+    if not z > 0:
+        raise ParameterError(f"reliable_change_index: z must be positive, got {z!r}.")
+    return float(z * sd * math.sqrt(2 * (1 - reliability)))
+
+
+def episode_change(sessions: pd.DataFrame, episodes: pd.DataFrame | None = None, *,
+                   reliable_change: float = 5.0, method: str = "fixed",
+                   reliability: float | None = None, cutoff: float = 25.0,
+                   operator: str = "<") -> pd.DataFrame:
+    """ORS change per client episode, with its Jacobson–Truax category and dropout.
+
+    Parameters
+    ----------
+    sessions : DataFrame
+        A row per session: ``person_id``, ``episode``, ``session`` (number), ``ors_total``;
+        optional ``institution``, ``date`` and, for ``method="jacobson_truax"``, ``ors_1`` to
+        ``ors_4``. ``Study.table("fit")`` has them all.
+    episodes : DataFrame, optional
+        A row per person × episode with ``end_reason`` (``Study.table("fit_episodes")``).
+        Without it ``dropout`` is missing.
+    reliable_change : float
+        Points of change that count as reliable, for ``method="fixed"`` (default 5,
+        ``instruments/ors.yaml``). Ignored by ``"jacobson_truax"``, which computes its own.
+    method : {'fixed', 'jacobson_truax'}
+        ``"jacobson_truax"``: RCI = 1.96 · SD · sqrt(2(1 − r)) (:func:`reliable_change_index`),
+        with SD the standard deviation of the intake ORS over episodes and r Cronbach's alpha
+        of the four items at intake, unless ``reliability`` is given.
+    reliability : float, optional
+        r for ``"jacobson_truax"`` (for example a published alpha), in (0, 1).
+    cutoff, operator : float, {'<', '<='}
+        The clinical range is ``ors_total operator cutoff`` (default ``< 25``).
+
+    Returns
+    -------
+    DataFrame
+        A row per person × episode that has at least one session: ``sessions_attended``
+        (session rows), ``first_date``/``last_date``, ``ors_sessions`` (sessions with an ORS
+        total), ``intake_session``/``intake_ors`` (the first session with an ORS total, in session
+        number order), ``last_ors_session``/``last_ors``, ``change`` (last − intake),
+        ``reliable_change_value``, ``reliable_improvement``, ``reliable_deterioration``,
+        ``clinical_at_intake``, ``clinical_at_last``, ``crossed_cutoff``, ``category``,
+        ``end_reason`` and ``dropout``. ``attrs["reliable_change"]`` holds the rule used
+        (value, method, r, sd, n) and ``attrs["clinical_cutoff"]`` the cutoff.
+
+    Notes
+    -----
+    Categories (Jacobson & Truax 1991), with RC the reliable-change value:
+
+    - ``recovered``: change ≥ RC and the ORS crossed from the clinical range at intake to the
+      non-clinical range at the last session;
+    - ``reliably improved``: change ≥ RC without that crossing (including episodes that started
+      outside the clinical range);
+    - ``deteriorated``: change ≤ −RC;
+    - ``no reliable change``: the rest;
+    - ``single ORS``: one ORS total in the episode, so no change (kept and counted, not dropped);
+    - ``no ORS``: sessions but no ORS total at all.
+
+    ``dropout`` is True only when the episode's ``end_reason`` is ``"dropout"``: fewer sessions
+    than planned is not dropout unless the end reason says so. Episodes in ``episodes`` with no
+    session rows are not in the result (they have nothing to measure). For the data's own
+    alpha, rows whose items were imputed from a total (``ors_items_imputed``) are left out: four
+    equal items would inflate it.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"person_id": ["a", "a", "b", "b", "c"], "episode": 1,
+    ...                   "session": [1, 2, 1, 2, 1], "ors_total": [18.0, 26.0, 30.0, 24.0, 20.0]})
+    >>> episode_change(s)[["person_id", "intake_ors", "last_ors", "change", "category"]]
+      person_id  intake_ors  last_ors  change      category
+    0         a        18.0      26.0     8.0     recovered
+    1         b        30.0      24.0    -6.0  deteriorated
+    2         c        20.0      20.0     NaN    single ORS
+    """
+    func = "episode_change"
+    _check_choice(method, "method", METHODS, func)
+    _check_choice(operator, "operator", CUTOFF_OPERATORS, func)
+    if not (isinstance(reliable_change, (int, float, np.number)) and reliable_change > 0):
+        raise ParameterError(f"{func}: reliable_change must be a positive number of ORS points, "
+                             f"got {reliable_change!r}.")
+    if not isinstance(cutoff, (int, float, np.number)) or not np.isfinite(cutoff):
+        raise ParameterError(f"{func}: cutoff must be a number, got {cutoff!r}.")
+    if reliability is not None:
+        if method != "jacobson_truax":
+            raise ParameterError(f"{func}: reliability= is used only by method='jacobson_truax'; "
+                                 f"method is {method!r}.")
+        _check_reliability(reliability, func)
+    _require(sessions, KEY + ["session", "ors_total"], func, "sessions")
+
+    s = sessions.sort_values(KEY + ["session"], kind="stable")
+    groups = s.groupby(KEY, sort=True)
+    out = groups.size().rename("sessions_attended").to_frame()
+    if "institution" in s.columns:
+        out.insert(0, "institution", groups["institution"].first())
+    if "date" in s.columns:
+        out["first_date"] = groups["date"].min()
+        out["last_date"] = groups["date"].max()
+    rated = s[s["ors_total"].notna()].groupby(KEY, sort=True)
+    out["ors_sessions"] = rated.size().reindex(out.index).fillna(0).astype(int)
+    out["intake_session"] = rated["session"].first().reindex(out.index).astype("Int64")
+    out["intake_ors"] = rated["ors_total"].first().astype(float)
+    out["last_ors_session"] = rated["session"].last().reindex(out.index).astype("Int64")
+    out["last_ors"] = rated["ors_total"].last().astype(float)
+    two = out["ors_sessions"] >= 2
+    # Differences of one-decimal totals carry float error (23.3 − 18.3 is not exactly 5).
+    out["change"] = (out["last_ors"] - out["intake_ors"]).where(two).round(9)
+
+    rule = _rule(s, out, method, reliable_change, reliability)
+    rc = rule["value"]
+    compare = OPERATORS[operator]
+    out["reliable_change_value"] = rc
+    out["reliable_improvement"] = _flag(out["change"] >= rc, two)
+    out["reliable_deterioration"] = _flag(out["change"] <= -rc, two)
+    out["clinical_at_intake"] = _flag(compare(out["intake_ors"], cutoff), out["ors_sessions"] >= 1)
+    out["clinical_at_last"] = _flag(compare(out["last_ors"], cutoff), out["ors_sessions"] >= 1)
+    out["crossed_cutoff"] = _flag(out["clinical_at_intake"].fillna(False)
+                                  & ~out["clinical_at_last"].fillna(True), two)
+    improved = out["reliable_improvement"].fillna(False).astype(bool)
+    crossed = out["crossed_cutoff"].fillna(False).astype(bool)
+    out["category"] = np.select(
+        [out["ors_sessions"] == 0, ~two, improved & crossed, improved,
+         out["reliable_deterioration"].fillna(False).astype(bool)],
+        [NO_ORS, SINGLE, "recovered", "reliably improved", "deteriorated"],
+        default="no reliable change")
+
+    out["end_reason"], out["dropout"] = _dropout(out.index, episodes, func)
+    out = out.reset_index()
+    out.attrs["reliable_change"] = rule
+    out.attrs["clinical_cutoff"] = {"value": float(cutoff), "operator": operator}
+    return out
+
+
+def category_shares(changes: pd.DataFrame, by=None, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Share of episodes in each change category, overall or per group, with Wilson CIs.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        The result of :func:`episode_change`, with any grouping columns joined to it (for
+        example ``has_ip`` from ``Study.person_table()`` on ``person_id``).
+    by : str or list of str, optional
+        Grouping columns; missing group values form their own group.
+    confidence : float
+        Level of the intervals.
+
+    Returns
+    -------
+    DataFrame
+        A row per (group ×) category: ``category``, ``count``, ``n``, ``denominator``,
+        ``share``, ``ci_low``, ``ci_high``. The four change categories share the denominator
+        "episodes with a change" (two ORS or more); ``single ORS`` and ``no ORS`` are counted
+        against "all episodes", so they are visible without diluting the others.
+
+    Notes
+    -----
+    Wilson score intervals (:func:`evaluation.overview.proportion_ci`, statsmodels'
+    ``proportion_confint(method="wilson")``; in R ``prop.test(count, n, correct=FALSE)``).
+    Rows with small counts are kept; the disclosure layer suppresses them when shown.
+
+    Examples
+    --------
+    >>> ch = pd.DataFrame({"category": ["recovered", "recovered", "deteriorated",
+    ...                                 "no reliable change", "single ORS"]})
+    >>> category_shares(ch)[["category", "count", "n", "share"]]
+                 category  count  n  share
+    0           recovered      2  4   0.50
+    1   reliably improved      0  4   0.00
+    2  no reliable change      1  4   0.25
+    3        deteriorated      1  4   0.25
+    4          single ORS      1  5   0.20
+    5              no ORS      0  5   0.00
+    """
+    func = "category_shares"
+    groups = [] if by is None else [by] if isinstance(by, str) else list(by)
+    _require(changes, ["category", *groups], func, "changes")
+    unknown = sorted(set(changes["category"].dropna()) - set(ALL_CATEGORIES))
+    if unknown:
+        raise ParameterError(f"{func}: column 'category' holds {unknown}, not categories of "
+                             f"episode_change ({', '.join(ALL_CATEGORIES)}).")
+    parts = changes.groupby(groups, dropna=False, sort=True) if groups else [((), changes)]
+    rows = []
+    for keys, d in parts:
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        counts = d["category"].value_counts()
+        with_change = int(counts.reindex(list(CATEGORIES)).fillna(0).sum())
+        for cat in ALL_CATEGORIES:
+            n, denominator = ((with_change, "episodes with a change") if cat in CATEGORIES
+                              else (len(d), "all episodes"))
+            rows.append({**dict(zip(groups, keys)), "category": cat,
+                         "count": int(counts.get(cat, 0)), "n": n, "denominator": denominator})
+    out = pd.DataFrame(rows)
+    out["share"] = (out["count"] / out["n"].where(out["n"] > 0)).round(9)
+    out["ci_low"], out["ci_high"] = proportion_ci(out["count"], out["n"], confidence=confidence)
+    return out
+
+
+def _rule(s: pd.DataFrame, out: pd.DataFrame, method: str, reliable_change: float,
+          reliability: float | None) -> dict:
+    if method == "fixed":
+        return {"value": float(reliable_change), "method": "fixed", "r": None, "sd": None,
+                "n": None, "source": "fixed value (instruments/ors.yaml: 5 points, secondary)"}
+    intake = out["intake_ors"].dropna()
+    if len(intake) < 2:
+        raise ParameterError("episode_change: method='jacobson_truax' needs an intake ORS from at "
+                             f"least 2 episodes for the SD; the data has {len(intake)}.")
+    sd = float(intake.std(ddof=1))
+    if not sd > 0:
+        raise ParameterError("episode_change: the intake ORS totals do not vary (SD 0), so the "
+                             "Jacobson–Truax RCI is undefined; use method='fixed'.")
+    source = "given"
+    if reliability is None:
+        _require(s, ORS_ITEMS, "episode_change", "sessions (for the data's own alpha)")
+        first = s[s["ors_total"].notna()].groupby(KEY, sort=True).head(1)
+        if "ors_items_imputed" in first.columns:
+            first = first[~first["ors_items_imputed"].fillna(False).astype(bool)]
+        alpha = cronbach_alpha(first, ORS_ITEMS, nan_policy="listwise")
+        reliability = float(alpha["estimate"].iloc[0])
+        source = f"Cronbach's alpha of {', '.join(ORS_ITEMS)} at intake (n = {len(first)})"
+        if not 0 < reliability < 1:
+            raise ParameterError(f"episode_change: the data's own alpha is {reliability:.3f}, "
+                                 f"outside (0, 1); give reliability= (for example a published "
+                                 f"alpha) or use method='fixed'.")
+    return {"value": reliable_change_index(sd, reliability), "method": "jacobson_truax",
+            "r": float(reliability), "sd": sd, "n": int(len(intake)), "source": source}
+
+
+def _dropout(index: pd.MultiIndex, episodes: pd.DataFrame | None, func: str):
+    if episodes is None:
+        return None, pd.array([pd.NA] * len(index), dtype="boolean")
+    _require(episodes, KEY + ["end_reason"], func, "episodes")
+    reason = episodes.drop_duplicates(KEY).set_index(KEY)["end_reason"].reindex(index)
+    dropout = pd.Series(reason == "dropout", index=index).astype("boolean")
+    dropout[reason.isna()] = pd.NA
+    return reason.to_numpy(), dropout.to_numpy()
+
+
+def _flag(values, defined) -> pd.Series:
+    flag = pd.Series(values).astype("boolean")
+    flag[~pd.Series(defined).astype(bool)] = pd.NA
+    return flag
+
+
+def _require(data, columns, func: str, name: str) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError(f"{func}: {name} must be a DataFrame, got {type(data).__name__}.")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ParameterError(f"{func}: {name} has no column(s) {missing}; it has "
+                             f"{list(data.columns)[:15]}.")
+
+
+def _check_choice(value, name: str, choices, func: str) -> None:
+    if value not in choices:
+        raise ParameterError(f"{func}: {name} must be one of {list(choices)}, got {value!r}.")
+
+
+def _check_reliability(r, func: str) -> None:
+    if not (isinstance(r, (int, float, np.number)) and 0 < r < 1):
+        raise ParameterError(f"{func}: reliability must be a number strictly between 0 and 1, "
+                             f"got {r!r}.")
