@@ -1,0 +1,54 @@
+"""Feedback measures by IP status, adjusted as the headline analysis adjusts: the same
+analysis frames, estimators, E-values and Holm correction (:mod:`evaluation.association`),
+applied to outcomes that live outside the person table (an FIT episode's change, whether it
+improved reliably, an INSPIRE score).
+
+One row per person enters: the first episode (or the first INSPIRE year) of each, since the
+estimators assume independent people and who gets an IP is a property of the person.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..association.analysis import evaluate_frames
+from ..association.frame import outcome_frame
+from ..errors import ParameterError
+
+DEFAULT_METHODS = ("crude", "adjusted", "aipw")
+
+
+def first_per_person(data: pd.DataFrame, id_column: str, order) -> pd.DataFrame:
+    """The first row per person in the order of the ``order`` columns."""
+    order = [order] if isinstance(order, str) else list(order)
+    return data.sort_values(order, kind="stable").drop_duplicates(id_column).reset_index(drop=True)
+
+
+def compare_by_ip(study, values: pd.DataFrame, outcomes: dict, *, methods=DEFAULT_METHODS,
+                  estimand: str = "ATE", covariates=None):
+    """Adjusted IP contrasts for per-person ``values``.
+
+    Parameters
+    ----------
+    values : DataFrame
+        One row per person: the study's id column and one column per outcome.
+    outcomes : dict
+        Outcome column -> ``"binary"`` or ``"continuous"``, or ``(kind, True)`` for an outcome
+        where lower is better (it orients the E-values' notes, not the estimates).
+
+    Returns
+    -------
+    (estimates, rows)
+        As :func:`evaluation.association.analysis.evaluate`: a row per outcome × method ×
+        scale with CI, p-value (and Holm-adjusted across these outcomes), n, n exposed and
+        E-value; and the rows used and left out per outcome, with reasons.
+    """
+    if not outcomes:
+        raise ParameterError("compare_by_ip: name at least one outcome column.")
+    frames = {}
+    for column, kind in outcomes.items():
+        lower = False
+        if isinstance(kind, tuple):
+            kind, lower = kind
+        frames[column] = outcome_frame(study, values, column, kind=kind, covariates=covariates,
+                                       lower_is_better=lower)
+    return evaluate_frames(frames, methods=methods, estimand=estimand)
