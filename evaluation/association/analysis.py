@@ -110,13 +110,34 @@ def evaluate(study, outcomes=None, *, methods=METHODS, estimand: str = "ATE", co
 
 
 def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
-                    correction: str = "holm"):
+                    correction: str = "holm", on_error: str = "raise"):
     """:func:`evaluate` for analysis frames already built (name -> AnalysisFrame), such as
-    those of :func:`.frame.outcome_frame` for outcomes outside the person table."""
+    those of :func:`.frame.outcome_frame` for outcomes outside the person table.
+
+    ``on_error="note"``: a method that cannot be estimated for an outcome (perfect separation
+    in a small group, say) is left out of the estimates and listed in the rows table with its
+    reason, instead of stopping every other estimate.
+    """
     from .multiplicity import adjust_pvalues
+    if on_error not in {"raise", "note"}:
+        raise ParameterError(f"on_error must be 'raise' or 'note'; got {on_error!r}.")
     tables, accounts = [], []
     for name, frame in frames.items():
-        table = estimate_effects(frame, methods=methods, estimand=estimand, name=name)
+        if on_error == "raise":
+            table = estimate_effects(frame, methods=methods, estimand=estimand, name=name)
+        else:
+            parts = []
+            for method in methods:
+                try:
+                    parts.append(estimate_effects(frame, methods=(method,), estimand=estimand,
+                                                  name=name))
+                except (ParameterError, ValueError) as exc:
+                    accounts.append(pd.DataFrame([{"outcome": name, "rows": 0,
+                                                   "reason": f"{method} not estimated: {exc}"}]))
+            parts = [p for p in parts if len(p)]
+            if not parts:
+                continue
+            table = pd.concat(parts, ignore_index=True)
         table["scale"] = table["scale"].replace(SCALE_NAMES)
         tables.append(add_e_values(table, frame))
         accounts.append(pd.DataFrame([{"outcome": name, "reason": "used", "rows": len(frame.data)}]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..association.analysis import evaluate_frames
+from ..association.analysis import COLUMNS, evaluate_frames
 from ..association.frame import outcome_frame
 from ..errors import ParameterError
 
@@ -44,11 +44,27 @@ def compare_by_ip(study, values: pd.DataFrame, outcomes: dict, *, methods=DEFAUL
     """
     if not outcomes:
         raise ParameterError("compare_by_ip: name at least one outcome column.")
-    frames = {}
+    frames, unusable = {}, []
     for column, kind in outcomes.items():
         lower = False
         if isinstance(kind, tuple):
             kind, lower = kind
-        frames[column] = outcome_frame(study, values, column, kind=kind, covariates=covariates,
-                                       lower_is_better=lower)
-    return evaluate_frames(frames, methods=methods, estimand=estimand)
+        try:
+            frames[column] = outcome_frame(study, values, column, kind=kind,
+                                           covariates=covariates, lower_is_better=lower)
+        except ParameterError as exc:
+            if column not in values.columns or kind not in {"binary", "continuous"}:
+                raise
+            # Too few people with this outcome (one small institution): said, not fatal.
+            unusable.append({"outcome": column, "reason": f"not estimated: {exc}", "rows": 0})
+    # A method that fails for one outcome (perfect separation in one institution's few
+    # people) is listed with its reason; the other estimates stand.
+    if frames:
+        estimates, rows = evaluate_frames(frames, methods=methods, estimand=estimand,
+                                          on_error="note")
+    else:
+        estimates, rows = pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["outcome", "reason",
+                                                                                "rows"])
+    rows = pd.concat([rows, pd.DataFrame(unusable, columns=["outcome", "reason", "rows"])],
+                     ignore_index=True)
+    return estimates, rows
