@@ -44,6 +44,14 @@ def compare_by_ip(study, values: pd.DataFrame, outcomes: dict, *, methods=DEFAUL
     """
     if not outcomes:
         raise ParameterError("compare_by_ip: name at least one outcome column.")
+    ids = study.manifest.id_column
+    missing = [c for c in (ids, *outcomes) if c not in values.columns]
+    if missing:
+        raise ParameterError(f"compare_by_ip: column(s) {missing} not in the values given; they "
+                             f"have {list(values.columns)}.")
+    if values[ids].duplicated().any():
+        raise ParameterError(f"compare_by_ip: one row per person is needed; some {ids} have "
+                             f"several (take the first episode or year: first_per_person).")
     frames, unusable = {}, []
     for column, kind in outcomes.items():
         lower = False
@@ -53,7 +61,7 @@ def compare_by_ip(study, values: pd.DataFrame, outcomes: dict, *, methods=DEFAUL
             frames[column] = outcome_frame(study, values, column, kind=kind,
                                            covariates=covariates, lower_is_better=lower)
         except ParameterError as exc:
-            if column not in values.columns or kind not in {"binary", "continuous"}:
+            if kind not in {"binary", "continuous"}:
                 raise
             # Too few people with this outcome (one small institution): said, not fatal.
             unusable.append({"outcome": column, "reason": f"not estimated: {exc}", "rows": 0})
