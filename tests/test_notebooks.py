@@ -65,3 +65,31 @@ def test_overview_runs_for_one_institution(small_study, tmp_path):
     assert last_tables and name in last_tables[-1]
     assert not any(o in last_tables[-1] for o in others)
     assert name in text
+
+
+def test_feedback_runs_on_small_study(small_study, tmp_path):
+    from evaluation.recording import read_records
+    out = tmp_path / "feedback"
+    result = run_notebook("notebooks/feedback.ipynb",
+                          {"study": str(small_study / "study.yaml"), "max_clients": 400,
+                           "output_dir": str(out / "tables"), "rci_method": "jacobson_truax"}, out)
+    errors, images, tables = _errors_and_images(result.executed)
+    assert not errors
+    assert len(images) >= 5          # categories and waterfall, forest, trajectories, ETR, SRS
+    assert len(tables) >= 12
+    html = result.html.read_text(encoding="utf-8")
+    assert "locally derived" in html and "jacobson_truax" in html
+    records = read_records(result.executed).set_index("name")
+    inter = records.loc["ors/ip_x_log_session"]
+    assert inter["ci_low"] < inter["estimate"] < inter["ci_high"]
+    assert any(n.startswith("change/AIPW") for n in records.index)
+    assert {p.name for p in (out / "tables").iterdir()} >= {"fit_categories.csv", "fit_estimates.csv"}
+
+
+def test_feedback_runs_for_one_institution(small_study, tmp_path):
+    result = run_notebook("notebooks/feedback.ipynb",
+                          {"study": str(small_study / "study.yaml"), "institution": "Karlsborg",
+                           "max_clients": 300, "etr_method": "percentile"},
+                          tmp_path / "one", html=False)
+    errors, images, _ = _errors_and_images(result.executed)
+    assert not errors and images
