@@ -55,6 +55,7 @@ ALLOWED_CAPITALISED = frozenset({
 _UPPER = "A-ZÀ-ÖØ-ÞÁČĐŊŠŦŽ"
 # A word: word characters, hyphenated parts joined (Anne-Lise, IP-arbeid).
 _WORD = re.compile(r"(?<!\w)\w+(?:-\w+)*(?!\w)")
+_BEFORE_NAME = re.compile(rf"(?<!\w)([{_UPPER}]\w*(?:-\w+)*) \[navn\]")
 _CAPITALISED = re.compile(rf"[{_UPPER}]")
 # Abbreviations after which a full stop does not end a sentence ("dr. Hansen", "f.eks. Kari").
 _ABBREVIATIONS = frozenset({"dr", "hr", "fr", "fru", "frk", "mr", "mrs", "ms", "prof", "st",
@@ -126,6 +127,8 @@ def deidentify(text: str, *, names: Iterable[str] = (), places: Iterable[str] = 
     'Da [navn] forklarte hva en IP var, skjønte jeg poenget.'
     >>> deidentify("Vi snakker om IP fra første dag på Lassonløkken.", places=["Lassonløkken"])
     'Vi snakker om IP fra første dag på [sted].'
+    >>> deidentify("Kari Nordmann sa det selv.")   # a first name before a masked surname
+    '[navn] sa det selv.'
     >>> deidentify("Åse ringte fra 311299 56715.", names=["åse"])
     '[navn] ringte fra [fnr].'
     """
@@ -147,6 +150,9 @@ def deidentify(text: str, *, names: Iterable[str] = (), places: Iterable[str] = 
     if mask_capitalised:
         allowed = ALLOWED_CAPITALISED | frozenset(allow)
         text = _WORD.sub(lambda m: _mask_if_name(m, allowed), text)
+        # A capitalised word right before a masked name is its first part ("Kari Nordmann"
+        # at the start of a sentence): the sentence-start exemption does not cover it.
+        text = _BEFORE_NAME.sub(lambda m: m.group(0) if m.group(1) in allowed else NAME_TAG, text)
     return text
 
 

@@ -1,0 +1,139 @@
+"""Joint displays (mixed methods): for each theme, what the interviews say and what the numbers
+say, side by side by IP status, with de-identified example quotes.
+
+A theme pairs a code (``less_chaos``) with a measured quantity of the people interviewed or of
+the study (``daily_chaos``): the share of resident participants whose interview mentions the
+code, by IP status, beside the measure's mean (or share) by IP status among everyone measured,
+and the adjusted difference from the headline analysis when the measure is one of the study's
+outcomes. Quotes are masked (names, places, national ID numbers) before they are shown.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaluation.errors import ParameterError
+from evaluation.overview import proportion_ci
+
+from .themes import mentions_by_group, unit_codes
+
+GROUPS = {1: "ip", 0: "no_ip"}
+
+
+def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: str = "resident",
+                  rule: str = "majority", quotes: int = 2, max_chars: int = 220, seed: int = 0,
+                  adjusted: bool = True) -> pd.DataFrame:
+    """One row per theme: the code's mentions by IP status, the measure by IP status, the
+    adjusted IP difference where the measure is a study outcome, and example quotes.
+
+    Parameters
+    ----------
+    themes : list of dict
+        Each with ``code`` and ``measure`` (a column of the person table, e.g. an outcome or a
+        score) and optionally ``label``.
+    quotes : int
+        Example quotes per theme, drawn at random (``seed``) from units of ``role`` that carry
+        the code by the coders' ``rule``; masked with :func:`evaluation.deidentify.deidentify`
+        and the study's vocabulary, and cut to ``max_chars``.
+
+    Returns
+    -------
+    DataFrame
+        ``theme``, ``code``, ``mention_count_ip``, ``mention_n_ip``, ``mention_share_ip``
+        (and ``_no_ip``) with Wilson CIs, ``measure``, ``measure_kind``, ``measure_ip``,
+        ``measure_low_ip``, ``measure_high_ip``, ``measure_n_ip`` (and ``_no_ip``),
+        ``adjusted`` (AIPW ATE) with ``adjusted_low`` / ``adjusted_high``, ``quotes``.
+        Counts are there so the disclosure layer can hide small cells when it is shown.
+    """
+    from evaluation.deidentify import deidentify, study_vocabulary
+    if not themes:
+        raise ParameterError("joint_display: give at least one theme {code, measure}.")
+    if segments is None:
+        source = next((n for n, s in study.manifest.sources.items() if s.kind == "coded_segments"),
+                      None)
+        if source is None:
+            raise ParameterError(f"Study {study.name!r} has no coded_segments source.")
+        segments = study.table(source)
+    exposure = study.manifest.exposure["column"]
+    people = study.person_table()
+    ids = study.manifest.id_column
+    persons = people[[ids, exposure]].rename(columns={ids: "participant_id"})
+    own = segments[segments["role"] == role] if "role" in segments.columns else segments
+    mentions = mentions_by_group(own, by=exposure, people=persons, rule=rule)
+    units = unit_codes(own, rule=rule)
+    texts = own.dropna(subset=["text"]).drop_duplicates("unit_id").set_index("unit_id")["text"] \
+        if "text" in own.columns else pd.Series(dtype=object)
+    names, places = study_vocabulary(study)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for theme in themes:
+        code, measure = theme.get("code"), theme.get("measure")
+        if code not in units.attrs["codes"]:
+            raise ParameterError(f"joint_display: code {code!r} was not given to any {role}'s "
+                                 f"unit; codes: {', '.join(units.attrs['codes'])}.")
+        if measure not in people.columns:
+            raise ParameterError(f"joint_display: measure {measure!r} is not a column of the "
+                                 f"person table of study {study.name!r}.")
+        row = {"theme": theme.get("label", code), "code": code}
+        m = mentions[mentions["code"] == code]
+        for value, suffix in GROUPS.items():
+            g = m[m[exposure] == value]
+            count, n = (int(g["count"].iloc[0]), int(g["n"].iloc[0])) if len(g) else (0, 0)
+            low, high = proportion_ci(count, n)
+            row.update({f"mention_count_{suffix}": count, f"mention_n_{suffix}": n,
+                        f"mention_share_{suffix}": count / n if n else np.nan,
+                        f"mention_low_{suffix}": float(low), f"mention_high_{suffix}": float(high)})
+        row.update(_measure(people, measure, exposure))
+        row.update(_adjusted(study, measure) if adjusted else {})
+        hits = units.loc[units[code] == 1, "unit_id"]
+        hits = [u for u in hits if u in texts.index]
+        chosen = rng.choice(hits, size=min(quotes, len(hits)), replace=False) if hits else []
+        row["quotes"] = " / ".join(
+            "«" + _cut(deidentify(str(texts[u]), names=names, places=places), max_chars) + "»"
+            for u in chosen)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _measure(people: pd.DataFrame, measure: str, exposure: str) -> dict:
+    values = pd.to_numeric(people[measure], errors="coerce")
+    binary = set(values.dropna().unique()) <= {0, 1}
+    out = {"measure": measure, "measure_kind": "share" if binary else "mean"}
+    for value, suffix in GROUPS.items():
+        x = values[people[exposure] == value].dropna().to_numpy(dtype=float)
+        n = len(x)
+        if binary:
+            est = x.mean() if n else np.nan
+            low, high = proportion_ci(int(x.sum()), n)
+            low, high = float(low), float(high)
+        else:
+            est = x.mean() if n else np.nan
+            half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+            low, high = est - half, est + half
+        out.update({f"measure_{suffix}": est, f"measure_low_{suffix}": low,
+                    f"measure_high_{suffix}": high, f"measure_n_{suffix}": n})
+    return out
+
+
+def _adjusted(study, measure: str) -> dict:
+    """The AIPW ATE of the headline analysis when ``measure`` is one of the study's outcomes."""
+    from evaluation.association.analysis import evaluate
+    name = next((o for o, spec in study.manifest.outcomes.items() if spec.variable == measure),
+                None)
+    empty = {"adjusted": np.nan, "adjusted_low": np.nan, "adjusted_high": np.nan,
+             "adjusted_scale": None}
+    if name is None:
+        return empty
+    try:
+        est, _ = evaluate(study, [name], methods=("aipw",))
+    except ParameterError:
+        return empty
+    row = est.iloc[0]
+    return {"adjusted": row["estimate"], "adjusted_low": row["ci_low"],
+            "adjusted_high": row["ci_high"], "adjusted_scale": f"AIPW ATE, {row['scale']}"}
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,172 @@
+"""Themes by group: who mentions what, which codes go together, and the case × code matrix.
+
+A coded unit *mentions* a code when most of the coders who saw it gave that code (``rule=
+"majority"``), or when any did (``rule="any"``): one coder's reading alone is not a mention
+when others read the same text and did not see it. A participant or interview mentions a code
+when any of its units does.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaluation.errors import ParameterError
+from evaluation.overview import proportion_ci
+
+RULES = {"majority", "any"}
+CASES = {"participant": "participant_id", "interview": "interview_id"}
+
+
+def unit_codes(segments: pd.DataFrame, *, rule: str = "majority") -> pd.DataFrame:
+    """A 0/1 table, one row per unit (with its interview, participant, role and institution
+    where known) and a column per code, by the coders' ``rule``."""
+    if rule not in RULES:
+        raise ParameterError(f"rule must be one of {sorted(RULES)}; got {rule!r}.")
+    _require(segments, ["unit_id", "coder", "code"], "unit_codes")
+    seen = segments.groupby("unit_id")["coder"].nunique()
+    coded = segments.dropna(subset=["code"])
+    coded = coded[coded["code"].astype(str).str.strip() != ""]
+    votes = (coded.drop_duplicates(["unit_id", "coder", "code"])
+             .groupby(["unit_id", "code"]).size().unstack(fill_value=0))
+    votes = votes.reindex(seen.index, fill_value=0)
+    share = votes.div(seen, axis=0)
+    hits = (share > 0.5) if rule == "majority" else (votes > 0)
+    info = [c for c in ("interview_id", "participant_id", "role", "institution")
+            if c in segments.columns]
+    meta = segments.drop_duplicates("unit_id").set_index("unit_id")[info]
+    out = meta.join(hits.astype(int), how="right")
+    out.attrs["codes"] = list(hits.columns)
+    out.attrs["rule"] = rule
+    return out.reset_index()
+
+
+def case_code_matrix(segments: pd.DataFrame, *, case: str = "participant",
+                     rule: str = "majority") -> pd.DataFrame:
+    """A case × code 0/1 matrix (a case mentions a code when any of its units does), for use
+    in other programs (QualCoder #954). Person-level: keep it inside the project; it is not a
+    table to show or share."""
+    column = CASES.get(case, case)
+    units = unit_codes(segments, rule=rule)
+    _require(units, [column], "case_code_matrix")
+    codes = units.attrs["codes"]
+    return units.groupby(column)[codes].max().astype(int)
+
+
+def mentions_by_group(segments: pd.DataFrame, *, by: str = "role", case: str = "participant",
+                      rule: str = "majority", people: pd.DataFrame | None = None,
+                      correction: str = "holm", confidence: float = 0.95) -> pd.DataFrame:
+    """Per code and group: cases mentioning it, n, share with a Wilson CI; and per code a test
+    of independence across groups (Fisher's exact test for two groups, chi-square otherwise)
+    with p-values corrected across codes.
+
+    ``by`` is a segment column (role, institution) or, with ``people`` (one row per
+    participant with ``participant_id``), a person column such as IP status.
+
+    Examples
+    --------
+    >>> seg = pd.DataFrame({"unit_id": list("aabbccdd"), "coder": ["x", "y"] * 4,
+    ...                     "code": ["c", "c", "c", None, "c", "c", None, None],
+    ...                     "participant_id": list("aabbccdd"), "role": list("rrrrssss")})
+    >>> t = mentions_by_group(seg, by="role")
+    >>> t[["code", "role", "count", "n", "share"]]
+      code role  count  n  share
+    0    c    r      1  2    0.5
+    1    c    s      1  2    0.5
+    """
+    from statsmodels.stats.multitest import multipletests
+    column = CASES.get(case, case)
+    units = unit_codes(segments, rule=rule)
+    codes = units.attrs["codes"]
+    _require(units, [column], "mentions_by_group")
+    keys = [column] + ([by] if by in units.columns and people is None else [])
+    cases = units.groupby(keys)[codes].max().reset_index()
+    if people is not None:
+        _require(people, ["participant_id", by], "mentions_by_group (people)")
+        cases = cases.merge(people[["participant_id", by]].drop_duplicates("participant_id"),
+                            left_on=column, right_on="participant_id", how="left")
+    if by not in cases.columns:
+        raise ParameterError(f"mentions_by_group: no column {by!r} in the segments"
+                             + (" or people" if people is not None else "") + ".")
+    cases = cases.dropna(subset=[by])
+    rows, tests = [], []
+    for code in codes:
+        table = cases.groupby(by)[code].agg(["sum", "size"])
+        for level, (count, n) in table.iterrows():
+            low, high = proportion_ci(int(count), int(n), confidence=confidence)
+            rows.append({"code": code, by: level, "count": int(count), "n": int(n),
+                         "share": count / n if n else np.nan, "ci_low": float(low),
+                         "ci_high": float(high)})
+        tests.append({"code": code, **_independence(table)})
+    out = pd.DataFrame(rows)
+    tested = pd.DataFrame(tests)
+    ok = tested["p_value"].notna()
+    tested["p_adjusted"] = np.nan
+    if ok.any():
+        tested.loc[ok, "p_adjusted"] = multipletests(tested.loc[ok, "p_value"], method=correction)[1]
+    tested["adjustment"] = f"{correction} across {int(ok.sum())} codes"
+    return out.merge(tested, on="code", how="left")
+
+
+def _independence(table: pd.DataFrame) -> dict:
+    """Fisher's exact test for a 2 × 2 table, chi-square for larger ones; none when a group or
+    the code is empty everywhere (nothing to test)."""
+    counts = np.column_stack([table["sum"], table["size"] - table["sum"]]).astype(int)
+    if len(counts) < 2 or (counts.sum(axis=0) == 0).any():
+        return {"test": "none (no variation)", "statistic": np.nan, "p_value": np.nan}
+    if counts.shape == (2, 2):
+        res = stats.fisher_exact(counts)
+        return {"test": "Fisher's exact", "statistic": float(res.statistic),
+                "p_value": float(res.pvalue)}
+    res = stats.chi2_contingency(counts)
+    return {"test": f"chi-square ({res.dof} df)", "statistic": float(res.statistic),
+            "p_value": float(res.pvalue)}
+
+
+def cooccurrence(segments: pd.DataFrame, *, level: str = "unit", rule: str = "majority"):
+    """``(counts, jaccard)``: for every pair of codes, how many units (or cases, with
+    ``level="participant"`` / ``"interview"``) carry both, and the Jaccard index
+    (both / either). The diagonal of ``counts`` is each code's own count.
+
+    Examples
+    --------
+    >>> seg = pd.DataFrame({"unit_id": ["u1", "u1", "u2", "u3"], "coder": ["a", "a", "a", "a"],
+    ...                     "code": ["x", "y", "x", "y"]})
+    >>> counts, jac = cooccurrence(seg)
+    >>> int(counts.loc["x", "y"]), round(float(jac.loc["x", "y"]), 3)
+    (1, 0.333)
+    """
+    units = unit_codes(segments, rule=rule)
+    codes = units.attrs["codes"]
+    m = units[codes] if level == "unit" else units.groupby(CASES.get(level, level))[codes].max()
+    x = m.to_numpy(dtype=float)
+    both = x.T @ x
+    own = np.diag(both)
+    either = own[:, None] + own[None, :] - both
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jaccard = np.where(either > 0, both / either, np.nan)
+    return (pd.DataFrame(both.astype(int), index=codes, columns=codes),
+            pd.DataFrame(jaccard, index=codes, columns=codes))
+
+
+def cooccurrence_plot(counts: pd.DataFrame, jaccard: pd.DataFrame, *, ax=None, rules=None):
+    """Heat map of the Jaccard index; a pair resting on fewer than min_cell units is blank."""
+    import seaborn as sns
+
+    from evaluation.plots import _axes, _note, _rules
+    rules, ax = _rules(rules), _axes(ax)
+    small = rules.small_count(counts.to_numpy())
+    shown = jaccard.mask(small)
+    sns.heatmap(shown, ax=ax, cmap="Blues", vmin=0, vmax=1, square=True, annot=True, fmt=".2f",
+                annot_kws={"fontsize": 7}, cbar_kws={"label": "Jaccard (both / either)"})
+    ax.set_title("Codes given to the same units")
+    if small.any():
+        _note(ax, f"pairs sharing fewer than {rules.min_cell} units are blank")
+    return ax
+
+
+def _require(data: pd.DataFrame, columns, func: str) -> None:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ParameterError(f"{func}: column(s) {missing} are not in the data; it has "
+                             f"{list(data.columns)}.")
