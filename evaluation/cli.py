@@ -21,6 +21,11 @@ EXAMPLES = {
              "  ipeval score data_synthetic --instrument life_chaos",
     "estimate": "example:\n  ipeval estimate data_synthetic --outcome goal_retention --json\n"
                 "  ipeval estimate data_synthetic --method aipw --method ipw --estimand ATT",
+    "agreement": "example:\n  ipeval agreement data_synthetic/study.yaml --codebook "
+                 "data_synthetic/codebook.csv\n  ipeval agreement codings.xlsx --coder-alias "
+                 "oystein=Øystein --boot 2000 --json\n  ipeval agreement project.qdpx\n"
+                 "exit 0: agreement reported; 1: reported, but rows were tidied (duplicates, "
+                 "listed on stderr); 2: unusable input",
     "check": "example:\n  ipeval check reports/ --study data_synthetic/study.yaml\n"
              "exit 0: nothing found; 1: findings (report printed and written as JSON)",
     "run": "example:\n  ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml "
@@ -83,6 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--institution", default=None, help="one institution (default all)")
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
     p.set_defaults(func=_estimate)
+
+    p = verb("agreement", "inter-coder agreement of coded segments: per code and across codes, "
+             "with bootstrap CIs")
+    p.add_argument("segments", type=Path,
+                   help="coded segments: a CSV, XLSX or .qdpx file, or a study.yaml / study folder "
+                        "(its coded_segments source)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.add_argument("--codebook", type=Path, default=None,
+                   help="codebook (CSV/XLSX with a 'code' column): every code must be in it")
+    p.add_argument("--coder-alias", action="append", default=[], metavar="RAW=NAME",
+                   help="one coder spelled several ways: every spelling that reads RAW (case, "
+                        "spaces and accents ignored) is coder NAME (repeatable)")
+    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--units", choices=["coded", "seen"], default="coded",
+                   help="per-code measures on units someone coded (default) or on every unit")
+    p.add_argument("--source", default=None,
+                   help="for a study: the coded_segments source (default: the only one)")
+    p.set_defaults(func=_agreement)
 
     p = verb("run", "execute one notebook with papermill, then write its HTML report")
     p.add_argument("notebook", type=Path)
@@ -174,6 +198,64 @@ def _estimate(args) -> int:
     print("\nRows per outcome:\n" + rows.to_string(index=False))
     print("\n" + safe.footnote())
     return 0
+
+
+def _agreement(args) -> int:
+    import json
+
+    import numpy as np
+    from .coding.agreement import agreement
+    from .coding.segments import read_segments
+    from .errors import ParameterError
+    aliases = {}
+    for item in args.coder_alias:
+        raw, sep, name = item.partition("=")
+        if not sep or not raw.strip() or not name.strip():
+            raise ParameterError(f"--coder-alias takes RAW=NAME (e.g. oystein=Øystein); "
+                                 f"got {item!r}.")
+        aliases[raw] = name.strip()
+    source = args.segments
+    if source.is_dir() or source.suffix.lower() in {".yaml", ".yml"}:
+        source = _study_segments(source, args.source)
+    segments = read_segments(source, codebook=args.codebook, coders=aliases)
+    result = agreement(segments, n_boot=args.boot, seed=args.seed, units=args.units)
+    if args.json:
+        records = result.replace({np.nan: None}).to_dict(orient="records")
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+    else:
+        shown = result.drop(columns=["note", "units"])
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        attrs = result.attrs
+        print(f"\nCoders: {', '.join(attrs['coders'])}. CIs: {attrs['confidence']:.0%} "
+              f"{attrs['ci_method']}, {attrs['n_boot']} resamples, seed "
+              f"{attrs['seed']}. Percent agreement is 0-100; kappa and alpha -1 to 1.")
+        per_code = set(result.loc[result["code"] != "*", "code"])
+        for note, rows in result.groupby("note", sort=False):
+            codes = set(rows["code"])
+            which = "each code" if codes == per_code else ", ".join(sorted(codes))
+            print(f"  {', '.join(rows['measure'].unique())} ({which}): {note}.")
+    problems = segments.attrs["problems"]
+    if len(problems):
+        print(f"ipeval agreement: {len(problems)} row(s) of {segments.attrs['source']} were tidied "
+              f"before counting:", file=sys.stderr)
+        print(problems.head(20).to_string(index=False), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _study_segments(path: Path, name: str | None):
+    """The coded segments of a study, without their text (agreement does not need it)."""
+    from .errors import ParameterError
+    from .study import Study
+    study = Study.load(path)
+    kinds = [s for s, spec in study.manifest.sources.items() if spec.kind == "coded_segments"]
+    if name is None and len(kinds) != 1:
+        raise ParameterError(f"study {study.name!r} has {len(kinds)} coded_segments sources"
+                             f"{' (' + ', '.join(kinds) + ')' if kinds else ''}; name one with "
+                             f"--source.")
+    table = study.table(name or kinds[0])
+    table.attrs = {"source": f"{study.manifest.sources[name or kinds[0]].file}"}
+    return table.drop(columns=["text"], errors="ignore")
 
 
 def _check(args) -> int:
