@@ -19,9 +19,9 @@ def _segments():
             ("u3", "x", "b"), ("u3", "y", "b"), ("u3", "z", "b"),
             ("u4", "x", None), ("u4", "y", None)]
     d = pd.DataFrame(rows, columns=["unit_id", "coder", "code"])
-    d["participant_id"] = d["unit_id"].map({"u1": "p1", "u2": "p1", "u3": "p2", "u4": "p3"})
-    d["interview_id"] = d["participant_id"].str.replace("p", "i")
-    d["role"] = d["participant_id"].map({"p1": "resident", "p2": "resident", "p3": "staff"})
+    d["participant"] = d["unit_id"].map({"u1": "p1", "u2": "p1", "u3": "p2", "u4": "p3"})
+    d["interview_id"] = d["participant"].str.replace("p", "i")
+    d["role"] = d["participant"].map({"p1": "resident", "p2": "resident", "p3": "staff"})
     return d
 
 
@@ -51,6 +51,7 @@ def test_mentions_by_group_fisher_and_holm():
                 rows.append((f"u{k}{code}", "c1", code, f"p{k}", role))
         rows.append((f"u{k}n", "c1", None, f"p{k}", role))
     d = pd.DataFrame(rows, columns=["unit_id", "coder", "code", "participant_id", "role"])
+    # the *_id spelling of exports is read as the contract's name
     t = mentions_by_group(d, by="role")
     x = t[t["code"] == "x"].set_index("role")
     table = [[x.loc["resident", "count"], x.loc["resident", "n"] - x.loc["resident", "count"]],
@@ -80,13 +81,21 @@ def test_joint_display_masks_quotes_and_matches_the_headline(study_copy):
     seg.to_csv(path, index=False)
     study = Study.load(study_copy)
     table = joint_display(study, [{"code": "less_chaos", "measure": "daily_chaos"}], quotes=2)
-    row = table.iloc[0]
-    assert "Kari" not in row["quotes"] and "Karlsborg" not in row["quotes"]
-    assert "[sted]" in row["quotes"] and "[navn]" in row["quotes"]
+    quotes = table.loc[table["evidence"].str.startswith("example quotes"), "quotes"].iloc[0]
+    assert "Kari" not in quotes and "Karlsborg" not in quotes
+    assert "[sted]" in quotes and "[navn]" in quotes
     est, _ = evaluate(study, ["daily_chaos"], methods=("aipw",))
-    assert row["adjusted"] == pytest.approx(est["estimate"].iloc[0])
-    assert row["mention_n_ip"] + row["mention_n_no_ip"] > 0
-    assert row["measure_low_ip"] < row["measure_ip"] < row["measure_high_ip"]
+    adjusted = table[table["group"] == "IP − no IP"].iloc[0]
+    assert adjusted["estimate"] == pytest.approx(est["estimate"].iloc[0])
+    mentions = table[table["evidence"].str.contains("mentioning")]
+    assert list(mentions["group"]) == ["IP", "no IP"] and (mentions["count"] <= mentions["n"]).all()
+    measured = table[table["evidence"].str.startswith("daily_chaos: mean")]
+    assert (measured["ci_low"] < measured["estimate"]).all()
+    # shown through the layer, a small mention count hides only its own row's numbers
+    from evaluation.disclosure import Disclosure
+    shown = Disclosure.for_study(study).show(table, n=None, counts=["count"],
+                                             complements={"count": "n"}).values
+    assert shown.loc[measured.index, "estimate"].notna().all()
 
 
 def test_joint_display_refuses_unknown_code_or_measure(small_loaded):

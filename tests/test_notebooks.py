@@ -93,3 +93,24 @@ def test_feedback_runs_for_one_institution(small_study, tmp_path):
                           tmp_path / "one", html=False)
     errors, images, _ = _errors_and_images(result.executed)
     assert not errors and images
+
+
+def test_interviews_runs_on_small_study(small_study, tmp_path):
+    from evaluation.recording import read_records
+    out = tmp_path / "interviews"
+    result = run_notebook("notebooks/interviews.ipynb",
+                          {"study": str(small_study / "study.yaml"), "n_boot": 200,
+                           "output_dir": str(out / "tables"),
+                           "worklist": str(tmp_path / "internal" / "disagreements.csv")}, out)
+    errors, images, tables = _errors_and_images(result.executed)
+    assert not errors
+    assert len(images) >= 3          # agreement, mentions by IP status, co-occurrence
+    assert len(tables) >= 7
+    records = read_records(result.executed).set_index("name")
+    overall = records.loc["agreement/*/alpha"]
+    assert overall["ci_low"] < overall["estimate"] < overall["ci_high"]
+    html = result.html.read_text(encoding="utf-8")
+    assert "joint display" in html.lower() and "[sted]" in html
+    # the internal worklist with raw texts is written outside the report, and only there
+    assert (tmp_path / "internal" / "disagreements.csv").is_file()
+    assert not list(out.rglob("disagreements*"))

@@ -18,7 +18,7 @@ from evaluation.overview import proportion_ci
 
 from .themes import mentions_by_group, unit_codes
 
-GROUPS = {1: "ip", 0: "no_ip"}
+GROUPS = {1: "IP", 0: "no IP"}
 
 
 def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: str = "resident",
@@ -40,11 +40,13 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
     Returns
     -------
     DataFrame
-        ``theme``, ``code``, ``mention_count_ip``, ``mention_n_ip``, ``mention_share_ip``
-        (and ``_no_ip``) with Wilson CIs, ``measure``, ``measure_kind``, ``measure_ip``,
-        ``measure_low_ip``, ``measure_high_ip``, ``measure_n_ip`` (and ``_no_ip``),
-        ``adjusted`` (AIPW ATE) with ``adjusted_low`` / ``adjusted_high``, ``quotes``.
-        Counts are there so the disclosure layer can hide small cells when it is shown.
+        The joint display as one long table, rows grouped by theme: ``theme``, ``evidence``
+        (what the row says: residents mentioning the code; the measure's mean or share; the
+        adjusted difference; example quotes), ``group`` (IP, no IP, or IP − no IP), ``count``
+        (people mentioning; empty for measures), ``n``, ``estimate``, ``ci_low``, ``ci_high``
+        and ``quotes``. Show it with ``sdc.show(table, counts=["count"], complements={"count":
+        "n"})``: a small count, a small complement or a small n hides its row's numbers, and
+        the rows of other evidence are unaffected.
     """
     from evaluation.deidentify import deidentify, study_vocabulary
     if not themes:
@@ -58,7 +60,7 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
     exposure = study.manifest.exposure["column"]
     people = study.person_table()
     ids = study.manifest.id_column
-    persons = people[[ids, exposure]].rename(columns={ids: "participant_id"})
+    persons = people[[ids, exposure]].rename(columns={ids: "participant"})
     own = segments[segments["role"] == role] if "role" in segments.columns else segments
     mentions = mentions_by_group(own, by=exposure, people=persons, rule=rule)
     units = unit_codes(own, rule=rule)
@@ -75,63 +77,70 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
         if measure not in people.columns:
             raise ParameterError(f"joint_display: measure {measure!r} is not a column of the "
                                  f"person table of study {study.name!r}.")
-        row = {"theme": theme.get("label", code), "code": code}
+        label = theme.get("label", code)
         m = mentions[mentions["code"] == code]
-        for value, suffix in GROUPS.items():
+        for value, group in GROUPS.items():
             g = m[m[exposure] == value]
             count, n = (int(g["count"].iloc[0]), int(g["n"].iloc[0])) if len(g) else (0, 0)
             low, high = proportion_ci(count, n)
-            row.update({f"mention_count_{suffix}": count, f"mention_n_{suffix}": n,
-                        f"mention_share_{suffix}": count / n if n else np.nan,
-                        f"mention_low_{suffix}": float(low), f"mention_high_{suffix}": float(high)})
-        row.update(_measure(people, measure, exposure))
-        row.update(_adjusted(study, measure) if adjusted else {})
+            rows.append({"theme": label, "evidence": f"{role}s mentioning '{code}' (interviews)",
+                         "group": group, "count": count, "n": n,
+                         "estimate": count / n if n else np.nan, "ci_low": float(low),
+                         "ci_high": float(high)})
+        rows += _measure(people, measure, exposure, label)
+        if adjusted:
+            rows += _adjusted(study, measure, label)
         hits = units.loc[units[code] == 1, "unit_id"]
         hits = [u for u in hits if u in texts.index]
         chosen = rng.choice(hits, size=min(quotes, len(hits)), replace=False) if hits else []
-        row["quotes"] = " / ".join(
-            "«" + _cut(deidentify(str(texts[u]), names=names, places=places), max_chars) + "»"
-            for u in chosen)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _measure(people: pd.DataFrame, measure: str, exposure: str) -> dict:
-    values = pd.to_numeric(people[measure], errors="coerce")
-    binary = set(values.dropna().unique()) <= {0, 1}
-    out = {"measure": measure, "measure_kind": "share" if binary else "mean"}
-    for value, suffix in GROUPS.items():
-        x = values[people[exposure] == value].dropna().to_numpy(dtype=float)
-        n = len(x)
-        if binary:
-            est = x.mean() if n else np.nan
-            low, high = proportion_ci(int(x.sum()), n)
-            low, high = float(low), float(high)
-        else:
-            est = x.mean() if n else np.nan
-            half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-            low, high = est - half, est + half
-        out.update({f"measure_{suffix}": est, f"measure_low_{suffix}": low,
-                    f"measure_high_{suffix}": high, f"measure_n_{suffix}": n})
+        if len(chosen):
+            rows.append({"theme": label, "evidence": "example quotes (masked)", "group": "",
+                         "quotes": " / ".join(
+                             "«" + _cut(deidentify(str(texts[u]), names=names, places=places),
+                                        max_chars) + "»" for u in chosen)})
+    columns = ["theme", "evidence", "group", "count", "n", "estimate", "ci_low", "ci_high",
+               "quotes"]
+    out = pd.DataFrame(rows, columns=columns)
+    out["count"] = out["count"].astype(float)
+    out["n"] = out["n"].astype(float)
+    out["quotes"] = out["quotes"].fillna("")
     return out
 
 
-def _adjusted(study, measure: str) -> dict:
+def _measure(people: pd.DataFrame, measure: str, exposure: str, label: str) -> list[dict]:
+    values = pd.to_numeric(people[measure], errors="coerce")
+    binary = set(values.dropna().unique()) <= {0, 1}
+    rows = []
+    for value, group in GROUPS.items():
+        x = values[people[exposure] == value].dropna().to_numpy(dtype=float)
+        n = len(x)
+        est = x.mean() if n else np.nan
+        if binary:
+            low, high = (float(v) for v in proportion_ci(int(x.sum()), n))
+        else:
+            half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+            low, high = est - half, est + half
+        rows.append({"theme": label, "evidence": f"{measure}: {'share' if binary else 'mean'} "
+                     f"(everyone measured)", "group": group, "n": n, "estimate": est,
+                     "ci_low": low, "ci_high": high})
+    return rows
+
+
+def _adjusted(study, measure: str, label: str) -> list[dict]:
     """The AIPW ATE of the headline analysis when ``measure`` is one of the study's outcomes."""
     from evaluation.association.analysis import evaluate
     name = next((o for o, spec in study.manifest.outcomes.items() if spec.variable == measure),
                 None)
-    empty = {"adjusted": np.nan, "adjusted_low": np.nan, "adjusted_high": np.nan,
-             "adjusted_scale": None}
     if name is None:
-        return empty
+        return []
     try:
         est, _ = evaluate(study, [name], methods=("aipw",))
     except ParameterError:
-        return empty
+        return []
     row = est.iloc[0]
-    return {"adjusted": row["estimate"], "adjusted_low": row["ci_low"],
-            "adjusted_high": row["ci_high"], "adjusted_scale": f"AIPW ATE, {row['scale']}"}
+    return [{"theme": label, "evidence": f"{measure}: adjusted difference (AIPW ATE, "
+             f"{row['scale']})", "group": "IP − no IP", "n": row["n"],
+             "estimate": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}]
 
 
 def _cut(text: str, limit: int) -> str:

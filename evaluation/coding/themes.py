@@ -15,7 +15,14 @@ from evaluation.errors import ParameterError
 from evaluation.overview import proportion_ci
 
 RULES = {"majority", "any"}
-CASES = {"participant": "participant_id", "interview": "interview_id"}
+CASES = {"participant": "participant", "interview": "interview"}
+# The contract's names (shared/DESIGN.md); exports often carry the *_id spelling.
+ALIASES = {"participant_id": "participant", "interview_id": "interview"}
+
+
+def _contract_names(data: pd.DataFrame) -> pd.DataFrame:
+    renames = {a: c for a, c in ALIASES.items() if a in data.columns and c not in data.columns}
+    return data.rename(columns=renames) if renames else data
 
 
 def unit_codes(segments: pd.DataFrame, *, rule: str = "majority") -> pd.DataFrame:
@@ -23,6 +30,7 @@ def unit_codes(segments: pd.DataFrame, *, rule: str = "majority") -> pd.DataFram
     where known) and a column per code, by the coders' ``rule``."""
     if rule not in RULES:
         raise ParameterError(f"rule must be one of {sorted(RULES)}; got {rule!r}.")
+    segments = _contract_names(segments)
     _require(segments, ["unit_id", "coder", "code"], "unit_codes")
     seen = segments.groupby("unit_id")["coder"].nunique()
     coded = segments.dropna(subset=["code"])
@@ -32,7 +40,7 @@ def unit_codes(segments: pd.DataFrame, *, rule: str = "majority") -> pd.DataFram
     votes = votes.reindex(seen.index, fill_value=0)
     share = votes.div(seen, axis=0)
     hits = (share > 0.5) if rule == "majority" else (votes > 0)
-    info = [c for c in ("interview_id", "participant_id", "role", "institution")
+    info = [c for c in ("interview", "participant", "role", "institution")
             if c in segments.columns]
     meta = segments.drop_duplicates("unit_id").set_index("unit_id")[info]
     out = meta.join(hits.astype(int), how="right")
@@ -61,13 +69,13 @@ def mentions_by_group(segments: pd.DataFrame, *, by: str = "role", case: str = "
     with p-values corrected across codes.
 
     ``by`` is a segment column (role, institution) or, with ``people`` (one row per
-    participant with ``participant_id``), a person column such as IP status.
+    participant with ``participant``), a person column such as IP status.
 
     Examples
     --------
     >>> seg = pd.DataFrame({"unit_id": list("aabbccdd"), "coder": ["x", "y"] * 4,
     ...                     "code": ["c", "c", "c", None, "c", "c", None, None],
-    ...                     "participant_id": list("aabbccdd"), "role": list("rrrrssss")})
+    ...                     "participant": list("aabbccdd"), "role": list("rrrrssss")})
     >>> t = mentions_by_group(seg, by="role")
     >>> t[["code", "role", "count", "n", "share"]]
       code role  count  n  share
@@ -82,9 +90,12 @@ def mentions_by_group(segments: pd.DataFrame, *, by: str = "role", case: str = "
     keys = [column] + ([by] if by in units.columns and people is None else [])
     cases = units.groupby(keys)[codes].max().reset_index()
     if people is not None:
-        _require(people, ["participant_id", by], "mentions_by_group (people)")
-        cases = cases.merge(people[["participant_id", by]].drop_duplicates("participant_id"),
-                            left_on=column, right_on="participant_id", how="left")
+        people = _contract_names(people)
+        _require(people, ["participant", by], "mentions_by_group (people)")
+        people = people[["participant", by]].drop_duplicates("participant")
+        if column != "participant":
+            people = people.rename(columns={"participant": column})
+        cases = cases.merge(people, on=column, how="left")
     if by not in cases.columns:
         raise ParameterError(f"mentions_by_group: no column {by!r} in the segments"
                              + (" or people" if people is not None else "") + ".")
