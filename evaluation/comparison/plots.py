@@ -174,8 +174,12 @@ def meta_forest_plot(data: pd.DataFrame, summary, *, x: str = "estimate", y: str
     >>> plt.close("all")
     """
     rules, ax = rules or DisclosureRules(), _axes(ax, (7, 0.45 * len(data) + 2))
-    s = summary.to_frame().iloc[0] if hasattr(summary, "to_frame") else \
-        (summary.iloc[0] if isinstance(summary, pd.DataFrame) else pd.Series(summary))
+    if isinstance(summary, pd.Series):          # a row of pool_batch's or to_frame()'s table
+        s = summary
+    elif isinstance(summary, pd.DataFrame):
+        s = summary.iloc[0]
+    else:                                       # a MetaResult
+        s = summary.to_frame().iloc[0]
     log = s.get("scale") == "log"
     small = _small(data, n, rules)
     d = data.reset_index(drop=True)
