@@ -36,6 +36,10 @@ class SyntheticConfig:
         (negative = less chaos). The realised effect on the scored outcome is in ground_truth.json.
     effect_gas : effect of IP on the latent goal-attainment level (GAS points, −2…+2 scale).
     effect_ors : extra ORS gain per unit of log(session number) with an IP (IP × time).
+    effect_programme : risk difference that the IP initiative adds to goal retention in the
+        routine survey waves of its institutions, from its start (programme.py).
+    effect_rollout : effect of FIT on daily chaos (1–5 points) in the 1st, 2nd, ... half-year
+        after a department adopts it; the last value holds from then on (programme.py).
     """
 
     persons: int = 800
@@ -45,6 +49,8 @@ class SyntheticConfig:
     effect_chaos: float = -0.35
     effect_gas: float = 0.30
     effect_ors: float = 1.2
+    effect_programme: float = 0.10
+    effect_rollout: tuple = (-0.10, -0.20, -0.30, -0.40, -0.50)
     sessions_mean: float = 14.0
     years: tuple = (2023, 2024)
     coders: int = 3
@@ -58,12 +64,20 @@ class SyntheticConfig:
 
     def __post_init__(self):
         self.years = tuple(int(y) for y in self.years)
+        if isinstance(self.effect_rollout, (int, float)):   # one number: the same every half-year
+            self.effect_rollout = (self.effect_rollout,)
+        self.effect_rollout = tuple(float(e) for e in self.effect_rollout)
         checks = [
             ("persons", self.persons >= 20, "at least 20"),
             ("institutions", 1 <= self.institutions <= 60, "between 1 and 60"),
             ("effect_goal", -0.5 < self.effect_goal < 0.5, "a risk difference between -0.5 and 0.5"),
             ("effect_chaos", -2 <= self.effect_chaos <= 2, "between -2 and 2 scale points"),
             ("effect_gas", -2 <= self.effect_gas <= 2, "between -2 and 2 GAS points"),
+            ("effect_programme", -0.25 <= self.effect_programme <= 0.25,
+             "a risk difference between -0.25 and 0.25"),
+            ("effect_rollout", len(self.effect_rollout) >= 1
+             and all(-2 <= e <= 2 for e in self.effect_rollout),
+             "one or more effects between -2 and 2 scale points"),
             ("sessions_mean", 1 <= self.sessions_mean <= 60, "between 1 and 60"),
             ("years", len(self.years) >= 2 and list(self.years) == sorted(set(self.years)),
              "at least two distinct years in increasing order"),
@@ -84,4 +98,5 @@ class SyntheticConfig:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["years"] = list(self.years)
+        d["effect_rollout"] = list(self.effect_rollout)
         return d

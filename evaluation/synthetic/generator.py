@@ -12,7 +12,8 @@ import pandas as pd
 from scipy.special import expit
 
 from ..output import writable_dir
-from . import brukerplan, feedback, interviews, mess, outcomes, population, questionnaires
+from . import (brukerplan, feedback, interviews, mess, outcomes, population, programme,
+               questionnaires)
 from .config import SyntheticConfig
 
 GENERATOR_VERSION = 1
@@ -48,6 +49,15 @@ SOURCES = {
                    {"kind": "coded_segments", "description": "Coded interview segments"}),
     "codebook": ("codebook.csv", {"sep": ",", "encoding": "utf-8"},
                  {"description": "Interview codebook with hierarchy"}),
+    # No unique key: an institution-wide start has an empty department, and a key cell left
+    # empty would send the row to quarantine.
+    "programme_starts": ("programme_starts.csv", {"sep": ",", "encoding": "utf-8"},
+                         {"dates": ["start_date"],
+                          "description": "Programme starts per institution (department empty) "
+                                         "or department"}),
+    "routine_waves": ("routine_waves.csv", {"sep": ",", "encoding": "utf-8"},
+                      {"unique": ["response_id"], "dates": ["period"],
+                       "description": "Routine survey, repeated cross-sections every half-year"}),
 }
 
 
@@ -84,6 +94,10 @@ def generate(cfg: SyntheticConfig) -> tuple[dict, dict]:
               "inspire_brief": inspire_brief, "brukerplan": bp, "interviews": segments,
               "codebook": codebook}
     planted, missing = _plant_mess(cfg, tables, persons, streams["mess"])
+    # Last, from a stream of their own, so that every source above stays as it was.
+    sizes = persons["_k"].value_counts().reindex(range(len(inst)), fill_value=0).to_numpy()
+    programme_tables, programme_truth = programme.programme_sources(cfg, inst.assign(persons=sizes))
+    tables.update(programme_tables)
 
     institutions = []
     for k, row in inst.iterrows():
@@ -105,7 +119,8 @@ def generate(cfg: SyntheticConfig) -> tuple[dict, dict]:
                             "size and institution; severity also worsens every outcome, so the "
                             "crude IP contrast understates the benefit of an IP.",
         "effects": {"goal_retention": goal_truth, "daily_chaos": chaos_truth,
-                    "gas_tscore": gas_truth, "ors_ip_x_log_session": fit_truth},
+                    "gas_tscore": gas_truth, "ors_ip_x_log_session": fit_truth,
+                    **programme_truth},
         "residents": resp_truth, "staff": staff_truth, "inspire": inspire_truth,
         "brukerplan": bp_truth, "interviews": int_truth,
         "planted_problems": planted, "missing_values": missing,

@@ -34,6 +34,10 @@ def readme_text(cfg: SyntheticConfig, truth: dict) -> str:
                       "(`;`, Windows-1252)",
         "interviews": "coded interview segments: unit, coder, code ('' = seen, no code), text",
         "codebook": "interview codes with their parent codes",
+        "programme_starts": "programme starts: programme, institution, department (empty = "
+                            "institution-wide), start_date",
+        "routine_waves": "routine survey every half-year (repeated cross-sections, anonymous): "
+                         "institution, department, period, goal_retention (0/1), daily_chaos (1–5)",
     }
     for file, info in truth["files"].items():
         lines.append(f"| `{file}` | {info['rows']} | {info['source']} | {what[info['source']]} |")
@@ -62,6 +66,7 @@ def readme_text(cfg: SyntheticConfig, truth: dict) -> str:
         f"- Interviews: coders agree with the true code with probability "
         f"{truth['interviews']['coder_accuracy']}; expected overall nominal Krippendorff's alpha "
         f"{truth['interviews']['expected_alpha_nominal']:.3f}.",
+        *_programme_lines(eff),
         "",
         "The ATE and ATT are sample truths from both potential outcomes of every person (drawn with",
         "common random numbers); `*_respondents` restricts them to those who answered the survey.",
@@ -75,3 +80,24 @@ def readme_text(cfg: SyntheticConfig, truth: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _programme_lines(eff: dict) -> list[str]:
+    ip, fit = eff["programme_ip"], eff["fit_rollout"]
+    lines = [f"- IP initiative (`routine_waves`, goal retention): "
+             f"{', '.join(ip['treated_institutions'])} from {ip['start']}, compared with "
+             f"{', '.join(ip['comparison_institutions']) or 'no institution'}; parallel trends hold "
+             "by construction."]
+    if ip["att"] is not None:
+        lines[-1] += (f" True ATT {ip['att']:+.3f} on the risk-difference scale (planted "
+                      f"{ip['parameter']:+.2f}).")
+    if fit.get("institution"):
+        starts = ", ".join(f"{d} {s}" for d, s in fit["departments"].items())
+        by_e = ", ".join(f"{e}: {v:+.3f}" for e, v in fit["att_by_event_time"].items())
+        lines += [f"- FIT rollout (`routine_waves`, daily chaos) in {fit['institution']}, "
+                  f"staggered: {starts}; never: {', '.join(fit['never_treated'])}. "
+                  f"True ATT {fit['att_overall']:+.3f}",
+                  f"  over all treated half-years; by half-years since the start {by_e}. The effect",
+                  "  grows with time since adoption, so a naive two-way fixed-effects DiD is biased",
+                  "  towards zero; a group-time (Callaway–Sant'Anna) or two-stage estimator is not."]
+    return lines
