@@ -114,3 +114,73 @@ def test_interviews_runs_on_small_study(small_study, tmp_path):
     # the internal worklist with raw texts is written outside the report, and only there
     assert (tmp_path / "internal" / "disagreements.csv").is_file()
     assert not list(out.rglob("disagreements*"))
+
+
+def _texts(executed):
+    nb = nbformat.read(executed, as_version=4)
+    return "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_programme_comparison_runs_on_small_study(small_study, small_truth, tmp_path):
+    from evaluation.recording import read_records
+    result = run_notebook("notebooks/programme_comparison.ipynb",
+                          {"study": str(small_study / "study.yaml"), "reps": 999}, tmp_path / "pc")
+    errors, images, tables = _errors_and_images(result.executed)
+    assert not errors and len(images) >= 4 and len(tables) >= 8   # trends, event study, BrukerPlan, institutions
+    records = read_records(result.executed)
+    did = records[records["name"].str.startswith("goal_retention/DiD")].iloc[0]
+    assert did["ci_low"] < did["estimate"] < did["ci_high"]
+    assert "wild" in result.html.read_text(encoding="utf-8").lower()
+
+
+def test_programme_comparison_staggered_rollout(small_study, small_truth, tmp_path):
+    from evaluation.recording import read_records
+    result = run_notebook("notebooks/programme_comparison.ipynb",
+                          {"study": str(small_study / "study.yaml"), "programme": "fit_rollout",
+                           "outcome": "daily_chaos", "reps": 499}, tmp_path / "fit", html=False)
+    errors, _, _ = _errors_and_images(result.executed)
+    assert not errors
+    methods = set(read_records(result.executed)["name"])
+    assert any("Callaway" in m for m in methods) and any("naive" in m for m in methods)
+
+
+def test_programme_comparison_explains_a_design_without_a_pre_period(small_study, tmp_path):
+    result = run_notebook("notebooks/programme_comparison.ipynb",
+                          {"study": str(small_study / "study.yaml"),
+                           "starts": {"Lassonløkken": "2021-01-01"}},
+                          tmp_path / "bad", html=False)
+    errors, images, _ = _errors_and_images(result.executed)
+    assert not errors and images          # the other sections still run
+    text = _texts(result.executed)
+    assert "cannot be estimated as given" in text and "before" in text
+
+
+def test_programme_comparison_runs_inside_a_batch_and_pools_one(small_study, tmp_path, monkeypatch):
+    """The headline notebook by institution, then the comparison notebook in a batch of its own
+    that pools those runs' estimates."""
+    import yaml
+
+    from evaluation.batch import read_results, run_batch
+    monkeypatch.chdir(tmp_path)
+    root = Path(__file__).parents[1]
+    first = tmp_path / "by_institution.yaml"
+    first.write_text(yaml.safe_dump({
+        "notebook": str(root / "notebooks/ip_evaluation.ipynb"), "output": "by_institution",
+        "parameters": {"study": str(small_study / "study.yaml"), "outcome": "daily_chaos",
+                       "methods": ["crude", "aipw"]},
+        "grid": {"institution": ["all", "Lassonløkken", "Karlsborg", "Fjærholmen"]}},
+        allow_unicode=True), encoding="utf-8")
+    assert run_batch(first, workers=2, progress=False, out=lambda *_: None).exit_code == 0
+    second = tmp_path / "comparison.yaml"
+    second.write_text(yaml.safe_dump({
+        "notebook": str(root / "notebooks/programme_comparison.ipynb"), "output": "comparison",
+        "parameters": {"study": str(small_study / "study.yaml"), "reps": 999,
+                       "results": "by_institution", "pool_name": "daily_chaos/AIPW/ATE/*"},
+        "grid": {"outcome": ["goal_retention", "daily_chaos"]}}, allow_unicode=True),
+        encoding="utf-8")
+    outcome = run_batch(second, workers=2, progress=False, out=lambda *_: None)
+    assert outcome.exit_code == 0, outcome.runs[["label", "status", "error"]].to_string()
+    _, results = read_results(tmp_path / "comparison")
+    pooled = results[results["name"].str.startswith("pooled/daily_chaos")]
+    assert len(pooled) == 2 and (pooled["ci_low"] < pooled["ci_high"]).all()
