@@ -152,7 +152,13 @@ def deidentify(text: str, *, names: Iterable[str] = (), places: Iterable[str] = 
         text = _WORD.sub(lambda m: _mask_if_name(m, allowed), text)
         # A capitalised word right before a masked name is its first part ("Kari Nordmann"
         # at the start of a sentence): the sentence-start exemption does not cover it.
-        text = _BEFORE_NAME.sub(lambda m: m.group(0) if m.group(1) in allowed else NAME_TAG, text)
+        # Repeated until nothing changes, so that masking stays idempotent ("Åse Kari" → one tag).
+        while True:
+            masked = _BEFORE_NAME.sub(lambda m: m.group(0) if _allowed(m.group(1), allowed)
+                                      else NAME_TAG, text)
+            if masked == text:
+                break
+            text = masked
     return text
 
 
@@ -248,15 +254,19 @@ def _vocabulary_pattern(names: tuple, places: tuple):
     return result
 
 
-def _mask_if_name(match: re.Match, allowed: frozenset) -> str:
-    word = match.group(0)
-    if not _CAPITALISED.match(word):
-        return word
+def _allowed(word: str, allowed: frozenset) -> bool:
+    """An allowed capitalised word: listed (or its first hyphenated part is), holds a digit, or
+    is an acronym."""
     first = word.split("-", 1)[0]
     if word in allowed or first in allowed or any(c.isdigit() for c in word):
-        return word
+        return True
     letters = [c for c in first if c.isalpha()]
-    if len(letters) >= 2 and all(c.isupper() for c in letters):      # acronym
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def _mask_if_name(match: re.Match, allowed: frozenset) -> str:
+    word = match.group(0)
+    if not _CAPITALISED.match(word) or _allowed(word, allowed):
         return word
     if _starts_sentence(match.string, match.start()):
         return word
