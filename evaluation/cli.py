@@ -234,7 +234,8 @@ def _agreement(args) -> int:
             codes = set(rows["code"])
             which = "each code" if codes == per_code else ", ".join(sorted(codes))
             print(f"  {', '.join(rows['measure'].unique())} ({which}): {note}.")
-    problems = segments.attrs["problems"]
+    from .coding.segments import segment_problems
+    problems = segment_problems(segments)
     if len(problems):
         print(f"ipeval agreement: {len(problems)} row(s) of {segments.attrs['source']} were tidied "
               f"before counting:", file=sys.stderr)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.coding.segments import read_segments
+from evaluation.coding.segments import read_segments, segment_codebook
 from evaluation.errors import ParameterError
 
 MEASURES = ("percent", "cohen", "fleiss", "alpha")
@@ -212,7 +212,7 @@ class _Layout:
         self.coders = sorted(seg["coder"].unique())
         u, self.units = pd.factorize(seg["unit_id"])
         r = pd.Index(self.coders).get_indexer(seg["coder"])
-        book = seg.attrs.get("codebook")
+        book = segment_codebook(seg)
         given = set(seg["code"]) - {""}
         order = list(book["code"]) if book is not None else []
         self.codes = [c for c in order if c in given] + sorted(given - set(order))

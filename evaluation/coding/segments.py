@@ -99,7 +99,7 @@ def read_segments(path_or_frame, *, codebook=None, coders: dict | None = None) -
     1        u1  Øystein    a
     3        u1     Siri     
     4        u2     Siri    b
-    >>> seg.attrs["problems"]["problem"].tolist()
+    >>> segment_problems(seg)["problem"].tolist()
     ["duplicate of row 1: coder 'Øystein' gave code 'a' to unit 'u1' twice; kept once"]
     """
     frame, where = _load(path_or_frame)
@@ -114,11 +114,25 @@ def read_segments(path_or_frame, *, codebook=None, coders: dict | None = None) -
         _codes_in_codebook(frame, book, where, codebook)
     _one_interview_per_unit(frame, where)
     frame = _deduplicate(frame, problems)
-    frame.attrs = {"problems": pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
+    # attrs hold plain records, not DataFrames: pandas 3 cannot merge two frames whose attrs
+    # hold DataFrames (it compares them for equality). segment_problems() gives the table.
+    frame.attrs = {"problems": [dict(zip(PROBLEM_COLUMNS, (p.get(c) for c in PROBLEM_COLUMNS)))
+                                for p in problems],
                    "source": str(where), "segments_validated": True}
     if book is not None:
-        frame.attrs["codebook"] = book
+        frame.attrs["codebook"] = book.to_dict(orient="records")
     return frame
+
+
+def segment_problems(segments: pd.DataFrame) -> pd.DataFrame:
+    """What :func:`read_segments` tidied, a row each: row, column, value, problem."""
+    return pd.DataFrame(segments.attrs.get("problems", []), columns=PROBLEM_COLUMNS)
+
+
+def segment_codebook(segments: pd.DataFrame) -> pd.DataFrame | None:
+    """The codebook :func:`read_segments` checked the codes against, if one was given."""
+    book = segments.attrs.get("codebook")
+    return None if book is None else pd.DataFrame(book)
 
 
 def read_codebook(path_or_frame) -> pd.DataFrame:
