@@ -16,6 +16,7 @@ from scipy import stats
 
 from evaluation.errors import ParameterError
 from evaluation.instruments.definition import OPERATORS
+from evaluation.feedback.checks import require_frame as _require
 
 KEY = ["person_id", "episode"]
 SRS_ITEMS = ["srs_1", "srs_2", "srs_3", "srs_4"]
@@ -289,10 +290,3 @@ def _check_number(value, name: str, func: str) -> None:
         raise ParameterError(f"{func}: {name} must be a number, got {value!r}.")
 
 
-def _require(data, columns, func: str, name: str = "sessions") -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: {name} must be a DataFrame, got {type(data).__name__}.")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ParameterError(f"{func}: {name} has no column(s) {missing}; it has "
-                             f"{list(data.columns)[:15]}.")

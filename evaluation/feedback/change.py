@@ -20,6 +20,7 @@ from evaluation.errors import ParameterError
 from evaluation.instruments.definition import OPERATORS
 from evaluation.overview import proportion_ci
 from evaluation.psychometrics import cronbach_alpha
+from evaluation.feedback.checks import require_frame as _require
 
 KEY = ["person_id", "episode"]
 ORS_ITEMS = ["ors_1", "ors_2", "ors_3", "ors_4"]
@@ -308,14 +309,6 @@ def _flag(values, defined) -> pd.Series:
     flag[~pd.Series(defined).astype(bool)] = pd.NA
     return flag
 
-
-def _require(data, columns, func: str, name: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: {name} must be a DataFrame, got {type(data).__name__}.")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ParameterError(f"{func}: {name} has no column(s) {missing}; it has "
-                             f"{list(data.columns)[:15]}.")
 
 
 def _check_choice(value, name: str, choices, func: str) -> None:

@@ -19,6 +19,7 @@ from scipy import stats
 
 from evaluation.errors import ParameterError
 from evaluation.feedback.sessions import sample_clients
+from evaluation.association.mixed import _warning_notes
 
 COLUMNS = ["term", "role", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "n_clients",
            "scale", "estimand", "note"]
@@ -425,14 +426,3 @@ def _rename(formula: str, names: dict) -> str:
     return re.sub(r"\b(y|t|e|g|d|inst|x\d+)\b", lambda m: names.get(m.group(1), m.group(1)),
                   formula)
 
-
-def _warning_notes(caught) -> list:
-    out = []
-    for w in caught:
-        text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
-        if issubclass(w.category, (DeprecationWarning, FutureWarning)) or not text:
-            continue
-        text = f"{w.category.__name__}: {text}"
-        if text not in out:
-            out.append(text)
-    return out

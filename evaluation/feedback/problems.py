@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.errors import ParameterError
+from evaluation.feedback.checks import require_frame as _require
 
 KEY = ["person_id", "episode"]
 COLUMNS = ["row", "person_id", "episode", "session", "problem", "value", "expected"]
@@ -179,10 +179,3 @@ def _problem(s, mask, problem, values, expected) -> pd.DataFrame:
                          else values, "expected": expected}, columns=COLUMNS)
 
 
-def _require(data, columns, func: str, name: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: {name} must be a DataFrame, got {type(data).__name__}.")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ParameterError(f"{func}: {name} has no column(s) {missing}; it has "
-                             f"{list(data.columns)[:15]}.")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ParameterError
+from evaluation.feedback.checks import require_frame as _require
 
 KEY = ["person_id", "episode"]
 REASONS = ("no person or episode", "no valid session number",
@@ -246,10 +247,3 @@ def _names(value, name: str, func: str) -> list:
                              f"got {value!r}.") from None
 
 
-def _require(data, columns, func: str, name: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: {name} must be a DataFrame, got {type(data).__name__}.")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ParameterError(f"{func}: {name} has no column(s) {missing}; it has "
-                             f"{list(data.columns)[:15]}.")
