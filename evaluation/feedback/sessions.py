@@ -15,6 +15,7 @@ import pandas as pd
 
 from evaluation.errors import ParameterError
 from evaluation.feedback.checks import require_frame as _require
+from evaluation.association.mixed import _as_list as _names
 
 KEY = ["person_id", "episode"]
 REASONS = ("no person or episode", "no valid session number",
@@ -233,17 +234,3 @@ def sample_clients(data: pd.DataFrame, max_clients: int | None, *, group: str = 
     note = (f"fitted on a random sample of {int(take.sum()):,} of {n_all:,} client episodes"
             + (f", stratified by {name}" if by else "") + f" (seed {seed})")
     return data[keep].reset_index(drop=True), record, note, int((~keep).sum())
-
-
-def _names(value, name: str, func: str) -> list:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        raise ParameterError(f"{func}: {name} must be a list of column names, "
-                             f"got {value!r}.") from None
-
-
