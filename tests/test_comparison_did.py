@@ -398,3 +398,15 @@ def test_starts_per_institution_with_department_units(shipped):
     res = did(panel, outcome="goal_retention", unit="department", period="period",
               treated="treated", post="post", cluster=panel.attrs["cluster"], reps=999).iloc[0]
     assert res["n_clusters"] == 6 and res["n_treated_clusters"] == 2
+
+
+def test_study_programme_panel_reads_starts_from_the_study(small_loaded):
+    from evaluation.comparison.design import study_programme_panel
+    ip = study_programme_panel(small_loaded, programme="ip_initiative", outcome="goal_retention")
+    assert ip.attrs["unit"] == "institution" and ip.attrs["source"] == "routine_waves"
+    assert set(ip.attrs["treated_units"]) == {"Lassonløkken", "Karlsborg"}
+    fit = study_programme_panel(small_loaded, programme="fit_rollout", outcome="daily_chaos")
+    assert fit.attrs["unit"] == "department" and fit.attrs["staggered"]
+    assert fit["institution"].nunique() == 1          # only the institution that rolled out
+    with pytest.raises(ParameterError, match="No programme 'nonsense'"):
+        study_programme_panel(small_loaded, programme="nonsense", outcome="goal_retention")
