@@ -48,11 +48,23 @@ def run_local(runs: list[dict], *, workers: int, retries: int, on_done) -> None:
     while pending:
         executor = ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending))),
                                        mp_context=context, initializer=warm_up)
+        pool_started = time.time()
         futures: dict = {}
 
         def submit(run):
             attempts[run["run_id"]] = attempts.get(run["run_id"], 0) + 1
             futures[executor.submit(execute_run, run)] = run
+
+        def outcome(future, run):
+            """The run's status, or None when a broken pool failed it before it started: such
+            a run is run again in a new pool, its attempt not counted."""
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                if not _started(run, pool_started):
+                    attempts[run["run_id"]] -= 1
+                    return None
+                return _lost(run, "the worker process died (killed, or out of memory)")
 
         try:
             for run in pending:
@@ -62,12 +74,9 @@ def run_local(runs: list[dict], *, workers: int, retries: int, on_done) -> None:
                 done, _ = wait(futures, timeout=5.0, return_when=FIRST_COMPLETED)
                 for future in done:
                     run = futures.pop(future)
-                    try:
-                        status = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        status = _lost(run, "the worker process died (killed, or out of memory)")
-                    if not finish(run, status):
+                    broken |= isinstance(future.exception(), BrokenProcessPool)
+                    status = outcome(future, run)
+                    if status is None or not finish(run, status):
                         if broken:
                             pending.append(run)
                         else:
@@ -79,17 +88,20 @@ def run_local(runs: list[dict], *, workers: int, retries: int, on_done) -> None:
         # A broken pool fails every run it still held: those that had started are reported
         # (or retried); those that had not are run again in a new pool.
         for future, run in futures.items():
-            try:
-                status = future.result()
-            except BrokenProcessPool:
-                if not (Path(run["output"]) / run["folder"] / "worker.pid").exists():
-                    attempts[run["run_id"]] -= 1
-                    pending.append(run)
-                    continue
-                status = _lost(run, "the worker process died (killed, or out of memory)")
-            if not finish(run, status):
+            status = outcome(future, run)
+            if status is None or not finish(run, status):
                 pending.append(run)
         executor.shutdown(wait=True)
+
+
+def _started(run: dict, since: float) -> bool:
+    """Whether the run's worker began it in this pool: its pid file is written at the start,
+    after the folder is cleared (an older file is a killed batch's leftover)."""
+    pid_file = Path(run["output"]) / run["folder"] / "worker.pid"
+    try:
+        return pid_file.stat().st_mtime >= since - 1.0
+    except OSError:
+        return False
 
 
 def run_dask(runs: list[dict], *, scheduler: str, retries: int, on_done) -> None:
