@@ -186,6 +186,9 @@ def meta_analysis(data: pd.DataFrame, *, estimate: str = "estimate", se: str | N
     if absent:
         raise ParameterError(f"{func}: column(s) {absent} not in the data; columns: "
                              f"{', '.join(map(str, data.columns))}.")
+    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ParameterError(f"meta_analysis: confidence must be between 0 and 1 (e.g. 0.95); "
+                             f"got {confidence!r}.")
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
     labels = (data[label] if label else pd.Series(data.index, index=data.index)).astype(str)
     est = pd.to_numeric(data[estimate], errors="coerce")

@@ -145,7 +145,8 @@ def episode_change(sessions: pd.DataFrame, episodes: pd.DataFrame | None = None,
     func = "episode_change"
     _check_choice(method, "method", METHODS, func)
     _check_choice(operator, "operator", CUTOFF_OPERATORS, func)
-    if not (isinstance(reliable_change, (int, float, np.number)) and reliable_change > 0):
+    if not (isinstance(reliable_change, (int, float, np.number)) and reliable_change > 0
+            and np.isfinite(reliable_change)):
         raise ParameterError(f"{func}: reliable_change must be a positive number of ORS points, "
                              f"got {reliable_change!r}.")
     if not isinstance(cutoff, (int, float, np.number)) or not np.isfinite(cutoff):
