@@ -70,3 +70,15 @@ def test_an_infinite_reliable_change_is_refused():
                              "ors_total": [10.0, 30.0]})
     with pytest.raises(ParameterError, match="reliable_change"):
         episode_change(sessions, reliable_change=np.inf)
+
+
+def test_tidy_keeps_a_grid_parameter_named_like_a_column():
+    from evaluation.batch.results import tidy
+    runs = pd.DataFrame({"run_id": ["r1"], "label": ["n=5"], "status": ["ok"],
+                         "grid": ['{"n": 5, "status": "draft"}']})
+    results = pd.DataFrame({"run_id": ["r1"], "name": ["x"], "value": ["1"], "estimate": [1.0],
+                            "ci_low": [0.0], "ci_high": [2.0], "p_value": [0.5], "n": [40.0],
+                            "extra": [None]})
+    out = tidy(runs, results)
+    assert out.loc[0, "n"] == 40 and out.loc[0, "param_n"] == 5
+    assert out.loc[0, "status"] == "ok" and out.loc[0, "param_status"] == "draft"

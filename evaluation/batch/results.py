@@ -94,6 +94,10 @@ def tidy(runs: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     grid = pd.DataFrame([json.loads(g) if isinstance(g, str) else {} for g in runs["grid"]],
                         index=runs.index)
     grid = grid.map(lambda v: "+".join(map(str, v)) if isinstance(v, list) else v)
+    # A grid parameter named like a column of the table (status, name, n…) keeps its values
+    # under param_<name>, so neither is lost.
+    taken = {"run_id", "label", "status", *RESULT_COLUMNS}
+    grid = grid.rename(columns={c: f"param_{c}" for c in grid.columns if c in taken})
     meta = pd.concat([runs[["run_id", "label", "status"]], grid], axis=1)
     out = meta.merge(results, on="run_id", how="right")
     return out.drop(columns=["extra"]).replace({np.nan: None})
