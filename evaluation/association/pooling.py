@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ParameterError
+from .mixed import _show
 
 
 def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
@@ -128,12 +129,3 @@ def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
                       "total": total, "riv": riv, "lambda": lam, "df": float(df),
                       "fmi": float(fmi), "ci_low": qbar - crit * se, "ci_high": qbar + crit * se,
                       "p_value": p, "m": m})
-
-
-def _show(value) -> str:
-    """A data value for a message: 2 rather than np.float64(2.0), 'yes' with quotes."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return repr(value)

@@ -13,6 +13,7 @@ from scipy import stats
 
 from evaluation.errors import ParameterError
 from evaluation.overview import proportion_ci
+from evaluation.checks import require_frame as _require
 
 RULES = {"majority", "any"}
 CASES = {"participant": "participant", "interview": "interview"}
@@ -175,9 +176,3 @@ def cooccurrence_plot(counts: pd.DataFrame, jaccard: pd.DataFrame, *, ax=None, r
         _note(ax, f"pairs sharing fewer than {rules.min_cell} units are blank")
     return ax
 
-
-def _require(data: pd.DataFrame, columns, func: str) -> None:
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ParameterError(f"{func}: column(s) {missing} are not in the data; it has "
-                             f"{list(data.columns)}.")

@@ -20,6 +20,7 @@ from scipy import stats
 from evaluation.errors import ParameterError
 from evaluation.instruments import load_instrument
 from evaluation.overview import proportion_ci
+from evaluation.checks import require_frame as _require
 
 LEVELS = (1, 2, 3, 4, 5)
 PLANS = ("has_ip", "has_crisis_plan")
@@ -45,13 +46,6 @@ def _with_ci(out: pd.DataFrame, confidence: float) -> pd.DataFrame:
     out["ci_low"], out["ci_high"] = proportion_ci(out["count"], out["n"], confidence=confidence)
     out["method"] = f"Wilson {confidence:.0%} CI"
     return out
-
-
-def _require(data: pd.DataFrame, columns, func: str) -> None:
-    absent = [c for c in columns if c not in data.columns]
-    if absent:
-        raise ParameterError(f"{func}: column(s) {absent} not in the data; columns: "
-                             f"{', '.join(map(str, data.columns))}.")
 
 
 def _domains(data: pd.DataFrame, domains, func: str) -> list[str]:

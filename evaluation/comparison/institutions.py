@@ -21,15 +21,9 @@ from scipy import stats
 
 from evaluation.errors import ParameterError
 from evaluation.overview import proportion_ci
+from evaluation.checks import require_frame as _require
 
 FLAG_INSIDE = "inside"
-
-
-def _require(data: pd.DataFrame, columns, func: str) -> None:
-    absent = [c for c in columns if c is not None and c not in data.columns]
-    if absent:
-        raise ParameterError(f"{func}: column(s) {absent} not in the data; columns: "
-                             f"{', '.join(map(str, data.columns))}.")
 
 
 def _level_name(level: float) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from evaluation.checks import require_frame
 from evaluation.errors import ParameterError
 
 PANEL_COLUMNS = ["treated", "post", "D", "cohort", "event_time"]
@@ -224,12 +225,8 @@ def _show(value) -> str:
 # -- shared by the comparison modules ------------------------------------------------------------
 
 def require_columns(data, columns, *, what: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{what} must be a pandas DataFrame, not {type(data).__name__}.")
-    absent = [c for c in columns if c is not None and c not in data.columns]
-    if absent:
-        raise ParameterError(f"{what} has no column(s) {absent}; its columns are "
-                             f"{list(data.columns)}.")
+    """:func:`evaluation.checks.require_frame`, in the comparison modules' wording."""
+    require_frame(data, columns, what, "the data")
 
 
 def binary_column(values: pd.Series, name: str) -> pd.Series:

@@ -20,7 +20,7 @@ from evaluation.errors import ParameterError
 from evaluation.instruments.definition import OPERATORS
 from evaluation.overview import proportion_ci
 from evaluation.psychometrics import cronbach_alpha
-from evaluation.feedback.checks import require_frame as _require
+from evaluation.checks import require_frame as _require
 
 KEY = ["person_id", "episode"]
 ORS_ITEMS = ["ors_1", "ors_2", "ors_3", "ors_4"]

@@ -28,6 +28,7 @@ import pandas as pd
 from evaluation.errors import ParameterError
 from evaluation.feedback.growth import _fit_mixed
 from evaluation.feedback.sessions import sample_clients
+from evaluation.checks import require_frame
 
 LABEL = "locally derived"
 METHODS = ("mixed", "percentile")
@@ -295,12 +296,7 @@ def alerts(frame: pd.DataFrame, expected) -> pd.DataFrame:
     """
     func = "alerts"
     need = ["client", "session", "ors_total", "intake_ors"]
-    if not isinstance(frame, pd.DataFrame):
-        raise ParameterError(f"{func}: frame must be a DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise ParameterError(f"{func}: the frame has no column(s) {missing}; build it with "
-                             f"session_frame().")
+    require_frame(frame, need, func, "frame", hint="build it with session_frame().")
     if not hasattr(expected, "predict"):
         raise ParameterError(f"{func}: expected must be a fitted ExpectedResponse, got "
                              f"{type(expected).__name__}.")
@@ -337,12 +333,7 @@ def alerts(frame: pd.DataFrame, expected) -> pd.DataFrame:
 
 def _post_intake(frame: pd.DataFrame, func: str) -> pd.DataFrame:
     need = ["client", "session", "ors_total", "intake_ors"]
-    if not isinstance(frame, pd.DataFrame):
-        raise ParameterError(f"{func}: frame must be a DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise ParameterError(f"{func}: the frame has no column(s) {missing}; build it with "
-                             f"session_frame().")
+    require_frame(frame, need, func, "frame", hint="build it with session_frame().")
     f = frame[need].dropna()
     # The intake row is each client's first: later rows (by session number) are post-intake.
     first_session = f.groupby("client", sort=False)["session"].transform("min")

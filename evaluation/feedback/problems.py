@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.feedback.checks import require_frame as _require
+from evaluation.checks import require_frame as _require
 
 KEY = ["person_id", "episode"]
 COLUMNS = ["row", "person_id", "episode", "session", "problem", "value", "expected"]

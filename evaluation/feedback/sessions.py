@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ParameterError
-from evaluation.feedback.checks import require_frame as _require
+from evaluation.checks import require_frame as _require
 from evaluation.association.mixed import _as_list as _names
 
 KEY = ["person_id", "episode"]
