@@ -118,3 +118,26 @@ def inspire_reliability(study, *, seed: int = 2026, n_boot: int = 200) -> pd.Dat
     if table.empty:
         return table
     return table[table["source"].isin(sources)].reset_index(drop=True)
+
+
+def first_year_scores(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """One row per person, from the first year they answered: ``id_column`` and a column per
+    measure (``support``, ``relationship``, ``brief``) — the per-person values
+    :func:`evaluation.feedback.compare.compare_by_ip` takes.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"person_id": ["a", "a", "b"], "year": [2024, 2023, 2023],
+    ...                   "measure": ["Relationship"] * 3, "score": [70.0, 60.0, 50.0]})
+    >>> first_year_scores(s, "person_id")
+      person_id  relationship
+    0         a          60.0
+    1         b          50.0
+    """
+    from .compare import first_per_person
+    wide = scores.pivot_table(index=[id_column, "year"], columns="measure", values="score")
+    wide = wide.reset_index()
+    wide.columns = [str(c) for c in wide.columns]
+    names = {m: m.split(" ")[0].lower() for m in SCORES.values() if m in wide.columns}
+    one = first_per_person(wide.rename(columns=names), id_column, "year")
+    return one[[id_column, *names.values()]]
