@@ -19,6 +19,11 @@ def test_notebook_is_stored_without_outputs_and_has_parameters(notebook):
     assert all(not c.outputs and c.execution_count is None for c in code)
     assert "parameters" in code[0].metadata.get("tags", [])
     assert COMMON <= set(notebook_parameters(notebook))
+    # papermill skips a line it cannot parse (a ':' or '=' in the comment, say) with only a
+    # warning: that parameter could then not be set. Every assignment must be understood.
+    assigned = [line.split("=")[0].strip() for line in code[0].source.splitlines()
+                if line and not line.startswith(("#", " ")) and "=" in line]
+    assert set(assigned) == set(notebook_parameters(notebook))
 
 
 def _errors_and_images(executed):
