@@ -32,7 +32,7 @@ def child(mode: str, folder: str, study: str) -> None:
     import resource
 
     import nbformat
-    from evaluation.disclosure.check import check_path
+    from evaluation.disclosure.output_check import check_path
     files = sorted(Path(folder).rglob("*"))
     start = time.perf_counter()
     if mode == "check":
@@ -68,7 +68,7 @@ def main() -> int:
         child(*args.child)
         return 0
     sys.path.insert(0, str(ROOT))
-    from evaluation.execution import run_notebook
+    from evaluation.report import run_notebook
     study = ROOT / "data_synthetic" / "study.yaml"
     with tempfile.TemporaryDirectory(prefix="ipeval-bench-check-") as tmp:
         tmp = Path(tmp)

@@ -4,7 +4,7 @@ The job is what ``ipeval`` does before any analysis: ``Study.load(dir)``, then
 ``study.load_report()`` (which reads every source, pseudonymises it, scans it for national ID
 numbers, validates it with pandera, quarantines bad rows, de-duplicates and scores it) and
 ``study.quarantine()``. The baseline is reading the same raw files with
-``evaluation.readers.read_table`` alone (same read options, no validation or scoring), so the
+``evaluation.intake.readers.read_table`` alone (same read options, no validation or scoring), so the
 ratio job / baseline is the cost of validation and scoring over plain reading.
 
 The synthetic study of each size is written once (``write_study``, 6 institutions, seed 2026)
@@ -81,12 +81,12 @@ def _import_all() -> None:
     sys.path.insert(0, str(ROOT))          # measure the working tree, not some other install
     import evaluation  # noqa: F401
     import evaluation.instruments  # noqa: F401
-    import evaluation.manifest  # noqa: F401
-    import evaluation.national_id  # noqa: F401
-    import evaluation.privacy  # noqa: F401
-    import evaluation.readers  # noqa: F401
+    import evaluation.intake.manifest  # noqa: F401
+    import evaluation.intake.national_id  # noqa: F401
+    import evaluation.intake.pseudonyms  # noqa: F401
+    import evaluation.intake.readers  # noqa: F401
     import evaluation.study  # noqa: F401
-    import evaluation.validation  # noqa: F401
+    import evaluation.intake.validation  # noqa: F401
     import openpyxl  # noqa: F401  (the .xlsx reader)
     import pandas  # noqa: F401
     import pandera.pandas  # noqa: F401
@@ -140,7 +140,7 @@ def child_job(study_dir: str) -> dict:
 def _read_plan(study_dir: str) -> list[tuple[str, Path, dict]]:
     """(source, file, read_table keyword arguments) exactly as Study._load_source reads them."""
     from evaluation.study import Study
-    from evaluation.validation import item_specs
+    from evaluation.intake.validation import item_specs
     study = Study.load(study_dir)
     plan = []
     for name, spec in study.manifest.sources.items():
@@ -156,7 +156,7 @@ def _read_plan(study_dir: str) -> list[tuple[str, Path, dict]]:
 
 def child_baseline(study_dir: str) -> dict:
     _import_all()
-    from evaluation.readers import read_table
+    from evaluation.intake.readers import read_table
     plan = _read_plan(study_dir)            # the manifest and instruments: not counted
     rss_before_kb = _rss_peak_kb()
     load_before = os.getloadavg()[0]
@@ -301,7 +301,7 @@ def markdown(summaries: list[dict], machine: dict, repeats: int, institutions: i
             f"| {s['peak_rss_median_mb']:,.0f} |")
     out += ["",
             "Seconds: `time.perf_counter` around the job only (interpreter start and imports "
-            "excluded). Baseline: `evaluation.readers.read_table` of the same files with the same "
+            "excluded). Baseline: `evaluation.intake.readers.read_table` of the same files with the same "
             "read options (identifier columns as text), nothing else. Ratio = median job / median "
             "baseline, the cost of pseudonymising, the national-ID scan, validation, quarantine, "
             "de-duplication and scoring over plain reading. Rows read and quarantined: sums over "

@@ -5,9 +5,9 @@ The package is ``evaluation``; the command is ``ipeval``. Notebooks start from a
 >>> from evaluation import Study
 >>> study = Study.load("data_synthetic/study.yaml")   # doctest: +SKIP
 """
-__version__ = "0.1.0"
+from evaluation.version import __version__  # noqa: E402
 
-from .recording import record, record_estimates  # noqa: E402
-from .study import Study, load_study  # noqa: E402
+from evaluation.report.records import record, record_estimates  # noqa: E402
+from evaluation.study import Study, load_study  # noqa: E402
 
 __all__ = ["Study", "load_study", "record", "record_estimates", "__version__"]

@@ -1,6 +1,6 @@
 """``python -m evaluation`` is the same as the ``ipeval`` command."""
 import sys
 
-from .cli import main
+from evaluation.cli import main
 
 sys.exit(main())

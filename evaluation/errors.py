@@ -70,3 +70,7 @@ class NotebookFailed(IpevalError):
     def __init__(self, message: str, executed_path=None):
         super().__init__(message)
         self.executed_path = executed_path
+
+
+class ContractError(IpevalError):
+    """A result table does not follow the result contract (``evaluation.estimates``)."""

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ParameterError
-from .instruments import load_instrument
-from .loading import check_identifier_columns, load_source
-from .manifest import Manifest, load_manifest
-from .privacy import Pseudonymiser, load_pseudonym_key
-from .validation import empty_quarantine, generalise_rules
+from evaluation.errors import ParameterError
+from evaluation.instruments import load_instrument
+from evaluation.intake.sources import check_identifier_columns, load_source
+from evaluation.intake.manifest import Manifest, load_manifest
+from evaluation.intake.pseudonyms import Pseudonymiser, load_pseudonym_key
+from evaluation.intake.validation import empty_quarantine, generalise_rules
 
 ALL_INSTITUTIONS = (None, "", "all", "All", "ALL")
 

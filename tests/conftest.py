@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.privacy import KEY_ENV
+from evaluation.intake.pseudonyms import KEY_ENV
 from evaluation.synthetic import SyntheticConfig, write_study
 
 SMALL_CONFIG = dict(persons=300, institutions=4, seed=7)

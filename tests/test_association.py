@@ -13,7 +13,7 @@ from evaluation.association.analysis import evaluate
 from evaluation.association.frame import analysis_frame
 from evaluation.cli import main
 from evaluation.errors import ParameterError
-from evaluation.execution import run_notebook
+from evaluation.report import run_notebook
 from evaluation.synthetic import SyntheticConfig, write_study
 
 RECORD_FIELDS = {"outcome", "method", "estimand", "estimate", "ci_low", "ci_high", "p_value", "n",
@@ -117,7 +117,7 @@ def test_notebook_when_one_institution_gives_everyone_an_ip(study_copy, tmp_path
     text = result.executed.read_text()
     assert '"output_type": "error"' not in text
     assert "everyone has an IP" in text and name in text
-    from evaluation.recording import read_records
+    from evaluation.report.records import read_records
     records = read_records(result.executed)
     assert {"goal_retention", "daily_chaos"} <= {n.split("/")[0] for n in records["name"]}
     assert records["ci_low"].notna().any()

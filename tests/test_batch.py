@@ -300,7 +300,7 @@ def test_a_real_batch_on_the_small_study_presents_its_results(small_study, tmp_p
     assert len(aipw) == 2 and (aipw["ci_low"] < aipw["estimate"]).all()
     assert all((tmp_path / "out" / s).is_file() for s in runs["slides"])
     # the batch's whole output folder passes the output check
-    from evaluation.disclosure.check import check_path
+    from evaluation.disclosure.output_check import check_path
     assert check_path(tmp_path / "out", study=small_study / "study.yaml").empty
     with serve(tmp_path / "out") as base, chromium() as browser:
         for page, images in (("index.html", 0), ("comparison.html", 1),

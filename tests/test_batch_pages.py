@@ -1,4 +1,4 @@
-"""The pages of a batch output folder (evaluation.batch.pages) and slides (evaluation.slides),
+"""The pages of a batch output folder (evaluation.batch.pages) and slides (evaluation.report.slides),
 checked in a real browser: Debian's Chromium driven by Playwright, the folder served over HTTP.
 
 The folder is built once per module the way the runner writes it: one run is a real execution of
@@ -17,10 +17,10 @@ import pytest
 
 from browser import assert_page_is_sound, chromium, image_widths, serve, visit
 from evaluation.batch.pages import comparison_records, write_comparison, write_index
-from evaluation.disclosure.check import check_path
+from evaluation.disclosure.output_check import check_path
 from evaluation.errors import DisclosureFindings
-from evaluation.execution import run_notebook
-from evaluation.slides import render_slides
+from evaluation.report import run_notebook
+from evaluation.report.slides import render_slides
 
 KEY = "goal_retention/aipw/ATE/risk difference"
 INJECTED = '<script>window.__pwned = 1; alert("pwned")</script> & æøå'

@@ -401,7 +401,7 @@ def test_starts_per_institution_with_department_units(shipped):
 
 
 def test_study_programme_panel_reads_starts_from_the_study(small_loaded):
-    from evaluation.comparison.design import study_programme_panel
+    from evaluation.comparison.study_panel import study_programme_panel
     ip = study_programme_panel(small_loaded, programme="ip_initiative", outcome="goal_retention")
     assert ip.attrs["unit"] == "institution" and ip.attrs["source"] == "routine_waves"
     assert set(ip.attrs["treated_units"]) == {"Lassonløkken", "Karlsborg"}
@@ -419,7 +419,7 @@ def test_wild_cluster_bootstrap_agrees_with_the_wildboottest_package():
     in a separate environment; it is not a dependency). Our 9,999 draws must agree within
     Monte Carlo error (SE about 0.004)."""
     from evaluation import Study
-    from evaluation.comparison.design import study_programme_panel
+    from evaluation.comparison.study_panel import study_programme_panel
     s = Study.load(Path(__file__).parents[1] / "data_synthetic" / "study.yaml")
     d = study_programme_panel(s, programme="ip_initiative", outcome="daily_chaos")
     r = did(d, outcome="daily_chaos", unit="institution", period="period", treated="treated",

@@ -25,7 +25,7 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from evaluation.batch.results import write_results
 from evaluation.comparison.plots import meta_forest_plot
-from evaluation.comparison.pooling import batch_records, meta_analysis, pool_batch, reml_tau2
+from evaluation.comparison.meta_analysis import batch_records, meta_analysis, pool_batch, reml_tau2
 from evaluation.disclosure import DisclosureRules
 from evaluation.errors import ParameterError
 

@@ -1,4 +1,4 @@
-"""De-identification of free text (evaluation.deidentify).
+"""De-identification of free text (evaluation.intake.deidentify).
 
 The texts are made up; every national ID is computed from the check-digit rules.
 """
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluation import Study
-from evaluation.deidentify import (ALLOWED_CAPITALISED, ID_TAG, NAME_TAG, PLACE_TAG, deidentify,
+from evaluation.intake.deidentify import (ALLOWED_CAPITALISED, ID_TAG, NAME_TAG, PLACE_TAG, deidentify,
                                    study_vocabulary)
 from evaluation.errors import ParameterError
 from evaluation.synthetic import SyntheticConfig, write_study

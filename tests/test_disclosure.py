@@ -152,7 +152,7 @@ def test_secondary_suppression_protects_any_table(rows):
 # -- plots apply the same rules ------------------------------------------------------------------
 def test_estimate_plot_leaves_out_small_groups():
     import matplotlib.pyplot as plt
-    from evaluation.plots import estimate_plot
+    from evaluation.disclosure.figures import estimate_plot
     t = pd.DataFrame({"g": ["a", "b"], "n": [30, 3], "estimate": [.5, .9], "ci_low": [.3, .5],
                       "ci_high": [.7, 1.0]})
     ax = estimate_plot(t, x="g")
@@ -164,7 +164,7 @@ def test_estimate_plot_leaves_out_small_groups():
 
 def test_histogram_leaves_out_small_bins():
     import matplotlib.pyplot as plt
-    from evaluation.plots import distribution_plot
+    from evaluation.disclosure.figures import distribution_plot
     values = pd.DataFrame({"x": [1.0] * 30 + [5.0] * 2})     # the bin at 5 holds two people
     ax = distribution_plot(values, x="x", bins=[0, 2, 4, 6])
     heights = [p.get_path().vertices[:, 1].max() for p in ax.patches]
@@ -177,7 +177,7 @@ def test_histogram_leaves_out_small_bins():
 
 
 def test_misspelt_disclosure_setting_fails_when_the_manifest_loads(tmp_path):
-    from evaluation.manifest import load_manifest
+    from evaluation.intake.manifest import load_manifest
     (tmp_path / "d.csv").write_text("a\n1\n")
     (tmp_path / "study.yaml").write_text("name: t\nsources: {s: {file: d.csv}}\n"
                                          "disclosure: {min_cel: 10}\n")

@@ -23,7 +23,7 @@ from evaluation.feedback.change import (ALL_CATEGORIES, category_shares, episode
 from evaluation.feedback.problems import problem_summary, session_problems
 from evaluation.instruments import load_instrument
 from evaluation.instruments.definition import parse_instrument, read_definition
-from evaluation.instruments.totals import impute_from_total
+from evaluation.intake.totals import impute_from_total
 
 SHIPPED = "data_synthetic/study.yaml"
 

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from evaluation.association.analysis import evaluate  # noqa: E402
 from evaluation.errors import ParameterError  # noqa: E402
 from evaluation.feedback import plots  # noqa: E402
-from evaluation.feedback.compare import compare_by_ip, first_per_person  # noqa: E402
+from evaluation.feedback.ip_contrasts import compare_by_ip, first_per_person  # noqa: E402
 from evaluation.feedback.inspire import (difference_by_group, inspire_reliability,  # noqa: E402
                                          inspire_scores, score_means)
 

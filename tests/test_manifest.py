@@ -8,7 +8,7 @@ import pytest
 
 from evaluation import Study
 from evaluation.errors import IpevalError, ManifestError
-from evaluation.manifest import SOURCE_KEYS, TOP_LEVEL_KEYS, load_manifest
+from evaluation.intake.manifest import SOURCE_KEYS, TOP_LEVEL_KEYS, load_manifest
 
 
 def make_study(folder: Path, manifest: str, files=("a.csv",)) -> Path:

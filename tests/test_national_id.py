@@ -1,4 +1,4 @@
-"""National ID validation and search (evaluation.national_id).
+"""National ID validation and search (evaluation.intake.national_id).
 
 Every number here is computed from the check-digit rules, not taken from a person.
 """
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluation.errors import ParameterError
-from evaluation.national_id import (
+from evaluation.intake.national_id import (
     check_digits,
     columns_with_national_ids,
     find_national_ids,

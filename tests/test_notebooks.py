@@ -4,7 +4,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from evaluation.execution import notebook_parameters, run_notebook
+from evaluation.report import notebook_parameters, read_records, run_notebook
+from test_golden import assert_same_records
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 COMMON = {"study", "institution", "seed", "output_dir"}
@@ -49,6 +50,7 @@ def test_overview_runs_on_small_study(small_study, tmp_path):
     assert "Study.load(" not in html  # code hidden by default
     written = {p.name for p in (out / "tables").iterdir()}
     assert {"sources.csv", "counts.csv", "missingness.csv", "ip_coverage_by_institution.csv"} <= written
+    assert_same_records(read_records(result.executed), "study_overview")
 
 
 def test_overview_runs_for_one_institution(small_study, tmp_path):
@@ -73,7 +75,7 @@ def test_overview_runs_for_one_institution(small_study, tmp_path):
 
 
 def test_feedback_runs_on_small_study(small_study, tmp_path):
-    from evaluation.recording import read_records
+    from evaluation.report.records import read_records
     out = tmp_path / "feedback"
     result = run_notebook("notebooks/feedback.ipynb",
                           {"study": str(small_study / "study.yaml"), "max_clients": 400,
@@ -89,6 +91,7 @@ def test_feedback_runs_on_small_study(small_study, tmp_path):
     assert inter["ci_low"] < inter["estimate"] < inter["ci_high"]
     assert any(n.startswith("change/AIPW") for n in records.index)
     assert {p.name for p in (out / "tables").iterdir()} >= {"fit_categories.csv", "fit_estimates.csv"}
+    assert_same_records(records.reset_index(), "feedback")
 
 
 def test_feedback_runs_for_one_institution(small_study, tmp_path):
@@ -101,7 +104,7 @@ def test_feedback_runs_for_one_institution(small_study, tmp_path):
 
 
 def test_interviews_runs_on_small_study(small_study, tmp_path):
-    from evaluation.recording import read_records
+    from evaluation.report.records import read_records
     out = tmp_path / "interviews"
     result = run_notebook("notebooks/interviews.ipynb",
                           {"study": str(small_study / "study.yaml"), "n_boot": 200,
@@ -119,6 +122,7 @@ def test_interviews_runs_on_small_study(small_study, tmp_path):
     # the internal worklist with raw texts is written outside the report, and only there
     assert (tmp_path / "internal" / "disagreements.csv").is_file()
     assert not list(out.rglob("disagreements*"))
+    assert_same_records(records.reset_index(), "interviews")
 
 
 def _texts(executed):
@@ -128,7 +132,7 @@ def _texts(executed):
 
 
 def test_programme_comparison_runs_on_small_study(small_study, small_truth, tmp_path):
-    from evaluation.recording import read_records
+    from evaluation.report.records import read_records
     result = run_notebook("notebooks/programme_comparison.ipynb",
                           {"study": str(small_study / "study.yaml"), "reps": 999}, tmp_path / "pc")
     errors, images, tables = _errors_and_images(result.executed)
@@ -137,10 +141,11 @@ def test_programme_comparison_runs_on_small_study(small_study, small_truth, tmp_
     did = records[records["name"].str.startswith("goal_retention/DiD")].iloc[0]
     assert did["ci_low"] < did["estimate"] < did["ci_high"]
     assert "wild" in result.html.read_text(encoding="utf-8").lower()
+    assert_same_records(records, "programme_comparison")
 
 
 def test_programme_comparison_staggered_rollout(small_study, small_truth, tmp_path):
-    from evaluation.recording import read_records
+    from evaluation.report.records import read_records
     result = run_notebook("notebooks/programme_comparison.ipynb",
                           {"study": str(small_study / "study.yaml"), "programme": "fit_rollout",
                            "outcome": "daily_chaos", "reps": 499}, tmp_path / "fit", html=False)
@@ -189,3 +194,9 @@ def test_programme_comparison_runs_inside_a_batch_and_pools_one(small_study, tmp
     _, results = read_results(tmp_path / "comparison")
     pooled = results[results["name"].str.startswith("pooled/daily_chaos")]
     assert len(pooled) == 2 and (pooled["ci_low"] < pooled["ci_high"]).all()
+
+
+def test_headline_notebook_gives_the_numbers_recorded_before_the_redesign(small_study, tmp_path):
+    result = run_notebook("notebooks/ip_evaluation.ipynb", {"study": str(small_study / "study.yaml")},
+                          tmp_path / "headline", html=False)
+    assert_same_records(read_records(result.executed), "ip_evaluation")

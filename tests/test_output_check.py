@@ -1,4 +1,4 @@
-"""The output checker (evaluation.disclosure.check): one leak of each kind per file, caught.
+"""The output checker (evaluation.disclosure.output_check): one leak of each kind per file, caught.
 
 Every adversarial file is built here, in a temporary folder, from a synthetic study: nothing in
 the repository holds a leak. Each leaking file must give findings of exactly its own rule, with
@@ -16,13 +16,13 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from evaluation import Study
-from evaluation.deidentify import deidentify, study_vocabulary
-from evaluation.disclosure.check import (COLUMNS, check_path, mask_value, report, run_check,
+from evaluation.intake.deidentify import deidentify, study_vocabulary
+from evaluation.disclosure.output_check import (COLUMNS, check_path, mask_value, report, run_check,
                                          shorten_path, write_json)
 from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS
 from evaluation.errors import InputFileError, ParameterError
-from evaluation.readers import read_table
-from evaluation.national_id import check_digits, find_national_ids, mask_national_id
+from evaluation.intake.readers import read_table
+from evaluation.intake.national_id import check_digits, find_national_ids, mask_national_id
 from evaluation.synthetic import SyntheticConfig, write_study
 
 WORKED = "31129956715"      # fnrinfo.no's worked example (landscape.md 7.3)
@@ -457,7 +457,7 @@ def test_path_rule(tmp_path, text, expected):
 
 
 def test_home_and_working_directory_are_paths_of_the_machine(tmp_path, monkeypatch):
-    import evaluation.disclosure.check as check
+    import evaluation.disclosure.output_check as check
     monkeypatch.setenv("HOME", "/uio/kant/kari")            # outside the listed roots
     monkeypatch.setattr(check.os, "getcwd", lambda: "/cluster-x/prosjekt-kari")
     notebook(tmp_path / "p.ipynb", [new_output(

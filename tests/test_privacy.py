@@ -10,7 +10,7 @@ import yaml
 
 from evaluation import Study
 from evaluation.errors import PrivacyError
-from evaluation.privacy import KEY_ENV, Pseudonymiser, load_pseudonym_key
+from evaluation.intake.pseudonyms import KEY_ENV, Pseudonymiser, load_pseudonym_key
 
 KEY = b"0123456789abcdef-test-key"
 OTHER_KEY = b"fedcba9876543210-other-key"

@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import minimize
 
 from evaluation.errors import ParameterError
-from evaluation.psychometrics import cronbach_alpha, item_total, mcdonald_omega, reliability
+from evaluation.instruments.psychometrics import cronbach_alpha, item_total, mcdonald_omega, reliability
 
 DATA = Path(__file__).parent / "data"
 TEXTUAL = ["x4", "x5", "x6"]

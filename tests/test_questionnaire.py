@@ -13,7 +13,7 @@ from matplotlib.axes import Axes  # noqa: E402
 
 from evaluation.errors import ParameterError  # noqa: E402
 from evaluation.disclosure import DisclosureRules
-from evaluation.questionnaire import item_distribution, likert_plot  # noqa: E402
+from evaluation.describe.questionnaires import item_distribution, likert_plot  # noqa: E402
 
 LEVELS = [1, 2, 3, 4, 5]
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluation.errors import InputFileError
-from evaluation.readers import detect_decimal, detect_delimiter, detect_encoding, read_table
+from evaluation.intake.readers import detect_decimal, detect_delimiter, detect_encoding, read_table
 
 EXPECTED = pd.DataFrame({"navn": ["Åse", "Bjørn", "Kjærsti"], "kommune": ["Ås", "Bærum", "Våler"],
                          "score": [1.5, -2.25, 10.0], "antall": [3, 4, 5]})

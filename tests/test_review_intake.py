@@ -17,9 +17,9 @@ import yaml
 from evaluation import Study
 from evaluation.cli import main
 from evaluation.errors import InputFileError, IpevalError, PrivacyError
-from evaluation.national_id import check_digits
-from evaluation.privacy import Pseudonymiser
-from evaluation.readers import read_table
+from evaluation.intake.national_id import check_digits
+from evaluation.intake.pseudonyms import Pseudonymiser
+from evaluation.intake.readers import read_table
 
 KEY = "r" * 32
 ORS_HEADER = "person_id,episode,session,date,ors_1,ors_2,ors_3,ors_4"

@@ -57,7 +57,7 @@ def test_runs_that_never_started_are_not_reported_crashed_when_the_pool_breaks(
 # -- comparison/pooling.py: confidence is not validated --------------------------------------
 
 def test_meta_analysis_names_a_bad_confidence():
-    from evaluation.comparison.pooling import meta_analysis
+    from evaluation.comparison.meta_analysis import meta_analysis
     data = pd.DataFrame({"estimate": [1.0, 2.0, 3.0], "ci_low": [0.0, 1.0, 2.0],
                          "ci_high": [2.0, 3.0, 4.0]})
     with pytest.raises(ParameterError, match="confidence"):

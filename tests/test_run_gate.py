@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from evaluation.cli import main
-from evaluation.disclosure.check import check_path
+from evaluation.disclosure.output_check import check_path
 
 VALID_FNR = "31129956715"
 

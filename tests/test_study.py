@@ -9,7 +9,7 @@ import yaml
 
 from evaluation import Study, load_study
 from evaluation.errors import InputFileError, ParameterError
-from evaluation.readers import read_table
+from evaluation.intake.readers import read_table
 from evaluation.synthetic.config import MUNICIPALITIES
 
 

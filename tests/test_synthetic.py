@@ -12,7 +12,7 @@ import yaml
 
 from evaluation import Study
 from evaluation.errors import ParameterError
-from evaluation.readers import read_table
+from evaluation.intake.readers import read_table
 from evaluation.synthetic import SyntheticConfig, generate, write_study
 from evaluation.synthetic.config import INSTITUTIONS
 from evaluation.synthetic.interviews import expected_nominal_alpha

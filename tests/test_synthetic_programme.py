@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import ParameterError
-from evaluation.readers import read_table
+from evaluation.intake.readers import read_table
 from evaluation.synthetic import SyntheticConfig, generate, write_study
 from evaluation.synthetic import programme as programme_module
 from evaluation.synthetic.programme import PERIODS, RESPONDENTS, respondents

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
-from .frame import AnalysisFrame, analysis_frame
+from evaluation.errors import ParameterError
+from evaluation.association.frame import AnalysisFrame, analysis_frame
 
 METHODS = ("crude", "adjusted", "ipw", "aipw", "mixed")
 ESTIMANDS = ("ATE", "ATT", "ATO")   # ATO: overlap weights (IPW only; AIPW is for ATE/ATT)
@@ -41,7 +41,7 @@ def estimate_effects(frame: AnalysisFrame, *, methods=METHODS, estimand: str = "
 
 
 def _estimate_effects(frame: AnalysisFrame, *, methods, estimand, name) -> pd.DataFrame:
-    from . import estimators, mixed
+    from evaluation.association import estimators, mixed
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ParameterError(f"Unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
@@ -76,7 +76,7 @@ def add_e_values(table: pd.DataFrame, frame: AnalysisFrame) -> pd.DataFrame:
     """E-values (VanderWeele & Ding 2017) for every adjusted estimate: how strong unmeasured
     confounding would have to be to explain the estimate away (point, and the CI limit nearer
     the null). Risk differences use the unexposed arm's risk; mean differences the outcome's SD."""
-    from .evalues import e_value
+    from evaluation.association.evalues import e_value
     d, y, a = frame.data, frame.outcome, frame.exposure
     baseline = float(d.loc[d[a] == 0, y].mean()) if frame.kind == "binary" else None
     sd = float(d[y].std()) if frame.kind == "continuous" else None
@@ -118,7 +118,7 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
     in a small group, say) is left out of the estimates and listed in the rows table with its
     reason, instead of stopping every other estimate.
     """
-    from .multiplicity import adjust_pvalues
+    from evaluation.association.multiplicity import adjust_pvalues
     if on_error not in {"raise", "note"}:
         raise ParameterError(f"on_error must be 'raise' or 'note'; got {on_error!r}.")
     tables, accounts = [], []

@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..disclosure import DisclosureRules
-from ..errors import ParameterError
-from ..plots import _axes, _note, _rules, distribution_plot
-from .propensity import ESTIMANDS, WeightResult, _binary_treatment, _check_columns, _is_categorical
+from evaluation.disclosure import DisclosureRules
+from evaluation.errors import ParameterError
+from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default, distribution_plot
+from evaluation.association.propensity import ESTIMANDS, WeightResult, _binary_treatment, _check_columns, _is_categorical
 
 ARMS = ((1, "treated"), (0, "control"))
 
@@ -296,7 +296,7 @@ def love_plot(data: pd.DataFrame, *, x: str = "smd", y: str = "variable", hue: s
     for col in (x, y) + ((hue,) if hue else ()):
         if col not in d.columns:
             raise ParameterError(f"love_plot: column {col!r} not in data; columns are {list(d.columns)}.")
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     d["_label"] = _label(d, y)
     d["_x"] = pd.to_numeric(d[x], errors="coerce")
     if absolute:
@@ -325,7 +325,7 @@ def love_plot(data: pd.DataFrame, *, x: str = "smd", y: str = "variable", hue: s
 def overlap_plot(data: pd.DataFrame, *, x: str = "propensity", hue: str = "treatment", ax=None,
                  bins=20, rules: DisclosureRules | None = None):
     """Overlaid histograms (density) of the propensity score by arm, on [0, 1]; bins with
-    fewer than min_cell people are not drawn (``evaluation.plots.distribution_plot``).
+    fewer than min_cell people are not drawn (``evaluation.disclosure.figures.distribution_plot``).
 
     In R: ``cobalt::bal.plot(W, var.name = "prop.score", which = "both")``.
     """
@@ -333,7 +333,7 @@ def overlap_plot(data: pd.DataFrame, *, x: str = "propensity", hue: str = "treat
         if col not in data.columns:
             raise ParameterError(f"overlap_plot: column {col!r} not in data; columns are {list(data.columns)}.")
     edges = np.linspace(0, 1, int(bins) + 1) if np.isscalar(bins) else bins
-    ax = distribution_plot(data, x=x, hue=hue, ax=ax, bins=edges, rules=_rules(rules))
+    ax = distribution_plot(data, x=x, hue=hue, ax=ax, bins=edges, rules=rules_or_default(rules))
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"{x} (propensity score)")
     return ax
@@ -351,8 +351,8 @@ def weight_plot(data: pd.DataFrame, *, x: str = "weight", hue: str = "treatment"
             raise ParameterError(f"weight_plot: column {col!r} not in data; columns are {list(data.columns)}.")
     w = pd.to_numeric(data[x], errors="coerce")
     zero = int((w == 0).sum())
-    ax = distribution_plot(data[w > 0], x=x, hue=hue, ax=ax, bins=bins, rules=_rules(rules))
+    ax = distribution_plot(data[w > 0], x=x, hue=hue, ax=ax, bins=bins, rules=rules_or_default(rules))
     ax.set_xlabel(f"{x} (balancing weight)")
     if zero:
-        _note(ax, f"{zero} trimmed unit(s) with weight 0 not drawn.")
+        figure_note(ax, f"{zero} trimmed unit(s) with weight 0 not drawn.")
     return ax

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 
 def complete_cases(data: pd.DataFrame, columns) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 KINDS = ("binary", "continuous")
 MIN_ROWS = 10

@@ -42,12 +42,12 @@ from scipy import stats
 from scipy.special import expit
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from ..errors import ParameterError
-from .estimation_inputs import KINDS, MIN_ROWS, _as_list, _check_alpha, _design, _prepare  # noqa: F401
-from .glm_fits import POSITIVITY_EPS, _fit_glm  # noqa: F401
-from .result_table import RESULT_COLUMNS, _frame, _normal_ci, _row, _t_ci  # noqa: F401
+from evaluation.errors import ParameterError
+from evaluation.association.estimation_inputs import KINDS, MIN_ROWS, _as_list, _check_alpha, _design, _prepare  # noqa: F401
+from evaluation.association.glm_fits import POSITIVITY_EPS, _fit_glm  # noqa: F401
+from evaluation.association.result_table import RESULT_COLUMNS, _frame, _normal_ci, _row, _t_ci  # noqa: F401
 # ipw and aipw live in .weighting; they are re-exported here, where callers have always found them.
-from .weighting import AIPW_ESTIMANDS, IPW_ESTIMANDS, aipw, ipw, multiplier_bootstrap_ci  # noqa: F401
+from evaluation.association.weighted_estimators import AIPW_ESTIMANDS, IPW_ESTIMANDS, aipw, ipw, multiplier_bootstrap_ci  # noqa: F401
 
 __all__ = ["crude", "adjusted", "ipw", "aipw", "RESULT_COLUMNS"]
 

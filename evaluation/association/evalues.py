@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 __all__ = ["e_value", "SCALES"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 MIN_ROWS = 20
 

@@ -12,8 +12,8 @@ import numpy as np
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
-from ..errors import ParameterError
-from .estimation_inputs import _design
+from evaluation.errors import ParameterError
+from evaluation.association.estimation_inputs import _design
 
 # Propensity scores this close to 0 or 1 are reported as a positivity problem.
 POSITIVITY_EPS = 0.01

@@ -17,10 +17,11 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 # Re-exported: callers import complete_cases and rubin_pool from here.
-from .complete_cases import _roles, complete_cases  # noqa: F401
-from .pooling import _show, rubin_pool
+from evaluation.association.complete_cases import _roles, complete_cases  # noqa: F401
+from evaluation.association.rubins_rules import rubin_pool
+from evaluation.constraints import shown_value
 
 KINDS = ("continuous", "binary")
 
@@ -157,14 +158,14 @@ def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
     odd = frame[treatment][frame[treatment].notna() & ~t.isin([0, 1])]
     if len(odd):
         raise ParameterError(f"{func}: treatment {treatment!r} must be 0/1; found value "
-                             f"{_show(odd.iloc[0])}.")
+                             f"{shown_value(odd.iloc[0])}.")
     if kind == "binary":
         y = pd.to_numeric(frame[outcome].astype(object).where(frame[outcome].notna()),
                           errors="coerce")
         odd = frame[outcome][frame[outcome].notna() & ~y.isin([0, 1])]
         if len(odd):
             raise ParameterError(f"{func}: binary outcome {outcome!r} must be 0/1; found value "
-                                 f"{_show(odd.iloc[0])}.")
+                                 f"{shown_value(odd.iloc[0])}.")
 
     if estimator is None:
         estimator = _default_estimator(outcome, treatment, covariates, kind)

@@ -15,7 +15,9 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from ..errors import ParameterError
+from evaluation.constraints import name_list, shown_value
+from evaluation.estimates import warning_notes
+from evaluation.errors import ParameterError
 
 KINDS = ("continuous", "binary")
 
@@ -118,13 +120,13 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
     func = "mixed_model"
     if kind not in KINDS:
         raise ParameterError(f"{func}: kind must be 'continuous' or 'binary', got {kind!r}.")
-    covariates = _as_list(covariates, "covariates", func)
+    covariates = name_list(covariates, "covariates", func)
     frame = _frame(data, outcome, treatment, covariates, group, func)
     if kind == "binary":
         odd = frame["y"][~frame["y"].isin([0, 1])]
         if len(odd):
             raise ParameterError(f"{func}: binary outcome {outcome!r} must be 0/1; found value "
-                                 f"{_show(odd.iloc[0])}.")
+                                 f"{shown_value(odd.iloc[0])}.")
 
     n = len(frame)
     n_exposed = int((frame["t"] == 1).sum())
@@ -149,7 +151,7 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = smf.mixedlm(f"y ~ {rhs}", frame, groups=frame["g"]).fit(reml=True)
-    notes += _warning_notes(caught)
+    notes += warning_notes(caught)
     est, se = float(fit.fe_params["t"]), float(fit.bse_fe["t"])
     group_var = float(np.asarray(fit.cov_re)[0, 0])
     if group_var < 1e-6 * max(float(fit.scale), 1e-300):
@@ -188,7 +190,7 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
             b, s = np.nan, np.nan
         if n_groups < 30:
             notes.append(f"only {n_groups} institutions: robust SEs may be too small")
-        notes += _warning_notes(caught)
+        notes += warning_notes(caught)
         rows.append({**base, "method": "gee", "estimand": methods[1][1], "scale": methods[1][2],
                      "estimate": float(np.exp(b)), "ci_low": float(np.exp(b - z * s)),
                      "ci_high": float(np.exp(b + z * s)),
@@ -199,17 +201,6 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
 
 
 # helpers ----------------------------------------------------------------------------------------
-
-def _as_list(value, name, func) -> list:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        raise ParameterError(f"{func}: {name} must be a list of column names, got {value!r}.") from None
-
 
 def _frame(data, outcome, treatment, covariates, group, func) -> pd.DataFrame:
     """Complete rows of the columns used, renamed y, t, x0.., g (safe for formulas)."""
@@ -239,12 +230,12 @@ def _frame(data, outcome, treatment, covariates, group, func) -> pd.DataFrame:
         values = pd.to_numeric(frame[col], errors="coerce")
         if values.isna().any():
             bad = frame[col][values.isna()].iloc[0]
-            raise ParameterError(f"{func}: column {name!r} must be numeric; found value {_show(bad)}.")
+            raise ParameterError(f"{func}: column {name!r} must be numeric; found value {shown_value(bad)}.")
         frame[col] = values.astype(float)
     odd = frame["t"][~frame["t"].isin([0, 1])]
     if len(odd):
         raise ParameterError(f"{func}: treatment {treatment!r} must be 0/1; found value "
-                             f"{_show(odd.iloc[0])}.")
+                             f"{shown_value(odd.iloc[0])}.")
     if frame["t"].nunique() < 2:
         raise ParameterError(f"{func}: treatment {treatment!r} has one value "
                              f"({frame['t'].iloc[0]:g}) among the {len(frame)} complete rows: "
@@ -257,24 +248,3 @@ def _frame(data, outcome, treatment, covariates, group, func) -> pd.DataFrame:
 
 def _term(frame: pd.DataFrame, col: str) -> str:
     return col if pd.api.types.is_numeric_dtype(frame[col]) else f"C({col})"
-
-
-def _warning_notes(caught) -> list:
-    out = []
-    for w in caught:
-        text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
-        if issubclass(w.category, (DeprecationWarning, FutureWarning)) or not text:
-            continue
-        text = f"{w.category.__name__}: {text}"
-        if text not in out:
-            out.append(text)
-    return out
-
-
-def _show(value) -> str:
-    """A data value for a message: 2 rather than np.float64(2.0), 'yes' with quotes."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return repr(value)

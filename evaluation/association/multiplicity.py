@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 METHOD_NAMES = {
     "holm": "Holm",

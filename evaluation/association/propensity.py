@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from ..errors import ParameterError
-from .treatment_columns import _binary_treatment, _check_columns, _is_categorical
+from evaluation.errors import ParameterError
+from evaluation.association.treatment_columns import _binary_treatment, _check_columns, _is_categorical
 # Re-exported: callers (and balance.py) import these from here.
-from .weights import (ESTIMANDS, WeightResult, _as_series, _column_or_values,  # noqa: F401
+from evaluation.association.balancing_weights import (ESTIMANDS, WeightResult, _as_series, _column_or_values,  # noqa: F401
                       balancing_weights, positivity)
 
 _EPS = 1e-8

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 
 def _is_categorical(s: pd.Series) -> bool:

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..disclosure import DisclosureRules
-from ..plots import forest_plot
-from .templates import COMPARISON, CSS, ENV, INDEX
+from evaluation.disclosure import DisclosureRules
+from evaluation.disclosure.figures import forest_plot
+from evaluation.batch.templates import COMPARISON, CSS, ENV, INDEX
 
 __all__ = ["STATUS_ORDER", "comparison_records", "write_comparison", "write_index"]
 

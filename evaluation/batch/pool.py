@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from .worker import RETRYABLE, execute_run, read_status, warm_up
+from evaluation.batch.worker import RETRYABLE, execute_run, read_status, warm_up
 
 # Beyond a run's own timeout (enforced in the worker by killing its kernel) the pool gives the
 # worker this long to report before it kills the worker process itself.
@@ -110,7 +110,7 @@ def run_dask(runs: list[dict], *, scheduler: str, retries: int, on_done) -> None
     same environment."""
     from distributed import Client, as_completed
 
-    from ..errors import ParameterError
+    from evaluation.errors import ParameterError
     try:
         client = Client(scheduler, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

@@ -14,8 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..errors import InputFileError
-from .worker import RESULTS_FILE, read_status
+from evaluation.errors import InputFileError
+from evaluation.batch.worker import RESULTS_FILE, read_status
 
 DB_NAME = "results.duckdb"
 CSV_NAME = "results.csv"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from ..output import writable_dir
-from .pool import default_workers, run_dask, run_local
-from .results import collect, write_results
-from .spec import BatchSpec, load_batch
-from .worker import read_status, write_status
+from evaluation.intake.output_paths import writable_dir
+from evaluation.batch.pool import default_workers, run_dask, run_local
+from evaluation.batch.results import collect, write_results
+from evaluation.batch.spec import BatchSpec, load_batch
+from evaluation.batch.worker import read_status, write_status
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _finished(output: Path, run) -> bool:
 
 
 def _pages(spec: BatchSpec, output: Path, runs: pd.DataFrame, results: pd.DataFrame) -> Path:
-    from .pages import write_comparison, write_index
+    from evaluation.batch.pages import write_comparison, write_index
     write_comparison(output, runs, results, key=spec.key, by=spec.compare_by)
     return write_index(output, runs, results, title=spec.title, key=spec.key)
 

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ManifestError, ParameterError
-from ..execution import coerce_parameters, notebook_parameters
-from ..manifest import _StrictLoader, check_keys, load_manifest
-from ..study import resolve_study_path
+from evaluation.errors import ManifestError, ParameterError
+from evaluation.report import coerce_parameters, notebook_parameters
+from evaluation.constraints import StrictYAMLLoader, check_keys
+from evaluation.intake.manifest import load_manifest
+from evaluation.study import resolve_study_path
 
 KEYS = {"notebook", "output", "parameters", "grid", "timeout_s", "retries", "title", "key",
         "compare_by", "slides"}
@@ -86,7 +87,7 @@ def load_batch(path, *, cwd=None) -> BatchSpec:
     if not path.is_file():
         raise ManifestError(f"Batch file not found: {path}.")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=StrictYAMLLoader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: not valid YAML ({exc}).") from None
     if not isinstance(raw, dict):

@@ -31,11 +31,11 @@ def execute_run(run: dict) -> dict:
     the kernel is killed), ``crashed`` (the kernel died or could not start) or ``findings``
     (the output check refused the report).
     """
-    from ..disclosure.check import check_path
-    from ..errors import DisclosureFindings, IpevalError, NotebookFailed
-    from ..execution import collecting_kernels, kill_kernels, run_notebook
-    from ..recording import read_records
-    from ..study import resolve_study_path
+    from evaluation.disclosure.output_check import check_path
+    from evaluation.errors import DisclosureFindings, IpevalError, NotebookFailed
+    from evaluation.report import collecting_kernels, kill_kernels, run_notebook
+    from evaluation.report.records import read_records
+    from evaluation.study import resolve_study_path
 
     # Every run of a batch shares the batch's working directory, so papermill's process-wide
     # chdir (papermill #473) is harmless even with several runs in one Dask worker.
@@ -117,8 +117,8 @@ def execute_run(run: dict) -> dict:
 
 
 def _slides(executed: Path, folder: Path, run: dict, status: dict):
-    from ..errors import DisclosureFindings
-    from ..slides import render_slides
+    from evaluation.errors import DisclosureFindings
+    from evaluation.report.slides import render_slides
     try:
         target = render_slides(executed, folder / f"{executed.stem}.slides.html",
                                study=run["parameters"].get("study"))
@@ -178,5 +178,5 @@ def warm_up() -> None:
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
-    from .. import execution, recording  # noqa: F401
-    from ..disclosure import check  # noqa: F401
+    import evaluation.disclosure.output_check  # noqa: F401
+    import evaluation.report.run  # noqa: F401

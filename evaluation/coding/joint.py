@@ -14,9 +14,9 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.errors import ParameterError
-from evaluation.overview import proportion_ci
+from evaluation.describe.overview import proportion_ci
 
-from .themes import mentions_by_group, unit_codes
+from evaluation.coding.themes import mentions_by_group, unit_codes
 
 GROUPS = {1: "IP", 0: "no IP"}
 
@@ -34,7 +34,7 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
         score) and optionally ``label``.
     quotes : int
         Example quotes per theme, drawn at random (``seed``) from units of ``role`` that carry
-        the code by the coders' ``rule``; masked with :func:`evaluation.deidentify.deidentify`
+        the code by the coders' ``rule``; masked with :func:`evaluation.intake.deidentify.deidentify`
         and the study's vocabulary, and cut to ``max_chars``.
 
     Returns
@@ -48,7 +48,7 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
         "n"})``: a small count, a small complement or a small n hides its row's numbers, and
         the rows of other evidence are unaffected.
     """
-    from evaluation.deidentify import deidentify, study_vocabulary
+    from evaluation.intake.deidentify import deidentify, study_vocabulary
     if not themes:
         raise ParameterError("joint_display: give at least one theme {code, measure}.")
     if segments is None:

@@ -376,5 +376,5 @@ def _unit_meta(source: dict, spans: list, start: int, end: int) -> dict:
 
 def write_qdpx(*args, **kwargs):
     """Write a REFI-QDA project; see :func:`evaluation.coding.qdpx_export.write_qdpx`."""
-    from .qdpx_export import write_qdpx as write
+    from evaluation.coding.qdpx_export import write_qdpx as write
     return write(*args, **kwargs)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from evaluation.errors import ParameterError
 
-from .qdpx import _GUIDS, ALIASES, CORE, NS, SCHEMA_URL, XSI
+from evaluation.coding.qdpx import _GUIDS, ALIASES, CORE, NS, SCHEMA_URL, XSI
 
 
 def write_qdpx(path, segments: pd.DataFrame, *, codebook=None, sources: dict | None = None,

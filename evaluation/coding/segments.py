@@ -190,7 +190,7 @@ def _load(path_or_frame, name: str = "segments table") -> tuple[pd.DataFrame, ob
                                  expected="a CSV or XLSX export of the codings") from None
         frame = read_qdpx(path)
     else:
-        from evaluation.readers import read_table
+        from evaluation.intake.readers import read_table
         frame = read_table(path, text_columns=TEXT_COLUMNS + ("parent", "label"))
     frame = frame.reset_index(drop=True)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")

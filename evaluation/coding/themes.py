@@ -12,8 +12,8 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.errors import ParameterError
-from evaluation.overview import proportion_ci
-from evaluation.checks import require_frame as _require
+from evaluation.describe.overview import proportion_ci
+from evaluation.constraints import require_frame as _require
 
 RULES = {"majority", "any"}
 CASES = {"participant": "participant", "interview": "interview"}
@@ -165,14 +165,14 @@ def cooccurrence_plot(counts: pd.DataFrame, jaccard: pd.DataFrame, *, ax=None, r
     """Heat map of the Jaccard index; a pair resting on fewer than min_cell units is blank."""
     import seaborn as sns
 
-    from evaluation.plots import _axes, _note, _rules
-    rules, ax = _rules(rules), _axes(ax)
+    from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default
+    rules, ax = rules_or_default(rules), axes_or_new(ax)
     small = rules.small_count(counts.to_numpy())
     shown = jaccard.mask(small)
     sns.heatmap(shown, ax=ax, cmap="Blues", vmin=0, vmax=1, square=True, annot=True, fmt=".2f",
                 annot_kws={"fontsize": 7}, cbar_kws={"label": "Jaccard (both / either)"})
     ax.set_title("Codes given to the same units")
     if small.any():
-        _note(ax, f"pairs sharing fewer than {rules.min_cell} units are blank")
+        figure_note(ax, f"pairs sharing fewer than {rules.min_cell} units are blank")
     return ax
 

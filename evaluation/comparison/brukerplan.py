@@ -19,8 +19,8 @@ from scipy import stats
 
 from evaluation.errors import ParameterError
 from evaluation.instruments import load_instrument
-from evaluation.overview import proportion_ci
-from evaluation.checks import require_frame as _require
+from evaluation.describe.overview import proportion_ci
+from evaluation.constraints import require_frame as _require
 
 LEVELS = (1, 2, 3, 4, 5)
 PLANS = ("has_ip", "has_crisis_plan")

@@ -10,7 +10,7 @@ from evaluation.errors import ParameterError
 from evaluation.instruments.definition import OPERATORS, Cutoff
 from evaluation.instruments.scoring import score_instrument
 
-from .brukerplan import (PLANS, _instrument, _levels, _require, _with_ci, _year_values,
+from evaluation.comparison.brukerplan import (PLANS, _instrument, _levels, _require, _with_ci, _year_values,
                          domain_columns)  # noqa: F401 (the examples use domain_columns)
 
 

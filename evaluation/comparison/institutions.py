@@ -20,8 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.errors import ParameterError
-from evaluation.overview import proportion_ci
-from evaluation.checks import require_frame as _require
+from evaluation.describe.overview import proportion_ci
+from evaluation.constraints import require_frame as _require
 
 FLAG_INSIDE = "inside"
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.checks import require_frame
+from evaluation.constraints import require_frame
 from evaluation.errors import ParameterError
 
 PANEL_COLUMNS = ["treated", "post", "D", "cohort", "event_time"]
@@ -225,7 +225,7 @@ def _show(value) -> str:
 # -- shared by the comparison modules ------------------------------------------------------------
 
 def require_columns(data, columns, *, what: str) -> None:
-    """:func:`evaluation.checks.require_frame`, in the comparison modules' wording."""
+    """:func:`evaluation.constraints.require_frame`, in the comparison modules' wording."""
     require_frame(data, columns, what, "the data")
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.disclosure import DisclosureRules
-from evaluation.plots import level_shares_plot as _level_shares_plot
+from evaluation.disclosure.figures import level_shares_plot as _level_shares_plot
 
 POINT_COLOURS = {"inside": "#1f4e79"}
 OUTSIDE_COLOURS = ["#fb8c00", "#c62828", "#6a1b9a"]
@@ -129,7 +129,7 @@ def level_shares_plot(data: pd.DataFrame, *, x: str = "share", y: str = "label",
                       rules: DisclosureRules | None = None):
     """Stacked bars of the share at each level (1 green … 5 red), a bar per domain and year,
     from :func:`evaluation.comparison.brukerplan.level_shares_by_year`. Drawn with
-    :func:`evaluation.plots.level_shares_plot`, so levels of fewer than min_cell people are
+    :func:`evaluation.disclosure.figures.level_shares_plot`, so levels of fewer than min_cell people are
     merged into a grey segment.
 
     Examples
@@ -159,12 +159,12 @@ def meta_forest_plot(data: pd.DataFrame, summary, *, x: str = "estimate", y: str
     the pooled estimate as a diamond, and the prediction interval as a line through it.
 
     ``data`` is ``MetaResult.studies`` (or any table with ``y``, ``x``, ``low``, ``high``);
-    ``summary`` the :class:`~evaluation.comparison.pooling.MetaResult` or its ``to_frame()``
+    ``summary`` the :class:`~evaluation.comparison.meta_analysis.MetaResult` or its ``to_frame()``
     row. Ratios (``scale == "log"``) are drawn on a log axis with the null at 1.
 
     Examples
     --------
-    >>> from evaluation.comparison.pooling import meta_analysis
+    >>> from evaluation.comparison.meta_analysis import meta_analysis
     >>> studies = pd.DataFrame({"site": list("ABC"), "estimate": [-0.2, -0.4, -0.3],
     ...                         "ci_low": [-0.4, -0.6, -0.5], "ci_high": [0.0, -0.2, -0.1]})
     >>> res = meta_analysis(studies, label="site")

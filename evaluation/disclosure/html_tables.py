@@ -11,8 +11,8 @@ import bisect
 import re
 from html.parser import HTMLParser
 
-from .rules import SAFE_ATTRIBUTE, SAFE_CLASS
-from .shown_tables import ShownTable
+from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS
+from evaluation.disclosure.shown_tables import ShownTable
 
 _SPACE = re.compile(r"\s+")
 # pandas writes "200 rows × 3 columns" under a table it cut short: the size of the whole table.

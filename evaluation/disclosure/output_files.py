@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..national_id import mask_national_id, scan_frame
-from ..readers import detect_delimiter, detect_encoding
-from .checker import Checker, national_ids_in
-from .html_tables import HTMLScan
-from .shown_tables import table_from_frame
-from .text_tables import text_tables
+from evaluation.intake.national_id import mask_national_id, scan_frame
+from evaluation.intake.readers import detect_delimiter, detect_encoding
+from evaluation.disclosure.findings import Checker, national_ids_in
+from evaluation.disclosure.html_tables import HTMLScan
+from evaluation.disclosure.shown_tables import table_from_frame
+from evaluation.disclosure.text_tables import text_tables
 
 # Written beside a CSV by SafeTable.to_csv: the table passed the disclosure layer. A CSV or
 # XLSX file cannot carry the HTML class ipeval-sdc, so this file stands in for it.
-from .rules import SIDECAR_SUFFIX  # noqa: E402  (one spelling, shared with SafeTable.to_csv)
+from evaluation.disclosure.rules import SIDECAR_SUFFIX  # noqa: E402  (one spelling, shared with SafeTable.to_csv)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")     # terminal colours in tracebacks
 
 

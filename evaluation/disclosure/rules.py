@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from ..errors import ManifestError
+from evaluation.errors import ManifestError
 
 SAFE_CLASS = "ipeval-sdc"           # HTML class of every table shown through the layer
 SAFE_ATTRIBUTE = "data-ipeval-sdc"  # carries the rules applied, for the output checker

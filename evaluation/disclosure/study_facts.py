@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..deidentify import _raw_tables, deidentify, study_vocabulary
+from evaluation.intake.deidentify import raw_tables, deidentify, study_vocabulary
 
 MIN_QUOTE = 25                      # characters of a quote that count as quoting it
 MIN_IDENTIFIER = 4                  # shorter values are not looked for
@@ -44,7 +44,7 @@ def load_study(study):
     if study is None:
         return None
     if isinstance(study, (str, os.PathLike)):
-        from ..study import Study
+        from evaluation.study import Study
         return Study.load(study)
     return study
 
@@ -56,8 +56,8 @@ def facts_of_path(path):
     """``(study, facts)`` for a study given by path, read once per process while its files are
     unchanged: a batch worker checks run after run of the same study, and reading the raw
     files is most of a check's time."""
-    from ..manifest import load_manifest
-    from ..study import Study, resolve_study_path
+    from evaluation.intake.manifest import load_manifest
+    from evaluation.study import Study, resolve_study_path
     manifest = load_manifest(resolve_study_path(path))
     files = [manifest.path, *(spec.file for spec in manifest.sources.values())]
     stamp = (str(manifest.path), tuple((str(f), os.stat(f).st_mtime_ns, os.stat(f).st_size)
@@ -75,7 +75,7 @@ def study_facts(study) -> StudyFacts | None:
     if study is None:
         return None
     manifest = study.manifest
-    tables = _raw_tables(study)
+    tables = raw_tables(study)
     identifiers: dict[str, tuple[str, str]] = {}
     for source, table in tables.items():
         for column in manifest.pseudonymise:

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from .shown_tables import PLAIN_INTEGER, ShownTable
+from evaluation.disclosure.shown_tables import PLAIN_INTEGER, ShownTable
 
 # The disclosure layer's footnote under a SafeTable's repr: the table above it passed the layer.
 _SAFE_FOOTNOTE = re.compile(r"^Cells resting on fewer than \d+ people are shown as ")

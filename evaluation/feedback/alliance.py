@@ -16,7 +16,7 @@ from scipy import stats
 
 from evaluation.errors import ParameterError
 from evaluation.instruments.definition import OPERATORS
-from evaluation.checks import require_frame as _require
+from evaluation.constraints import require_frame as _require
 
 KEY = ["person_id", "episode"]
 SRS_ITEMS = ["srs_1", "srs_2", "srs_3", "srs_4"]

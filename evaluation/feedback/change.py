@@ -18,9 +18,9 @@ import pandas as pd
 
 from evaluation.errors import ParameterError
 from evaluation.instruments.definition import OPERATORS
-from evaluation.overview import proportion_ci
-from evaluation.psychometrics import cronbach_alpha
-from evaluation.checks import require_frame as _require
+from evaluation.describe.overview import proportion_ci
+from evaluation.instruments.psychometrics import cronbach_alpha
+from evaluation.constraints import require_frame as _require
 
 KEY = ["person_id", "episode"]
 ORS_ITEMS = ["ors_1", "ors_2", "ors_3", "ors_4"]
@@ -224,7 +224,7 @@ def category_shares(changes: pd.DataFrame, by=None, *, confidence: float = 0.95)
 
     Notes
     -----
-    Wilson score intervals (:func:`evaluation.overview.proportion_ci`, statsmodels'
+    Wilson score intervals (:func:`evaluation.describe.overview.proportion_ci`, statsmodels'
     ``proportion_confint(method="wilson")``; in R ``prop.test(count, n, correct=FALSE)``).
     Rows with small counts are kept; the disclosure layer suppresses them when shown.
 

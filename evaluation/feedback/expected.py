@@ -28,7 +28,7 @@ import pandas as pd
 from evaluation.errors import ParameterError
 from evaluation.feedback.growth import _fit_mixed
 from evaluation.feedback.sessions import sample_clients
-from evaluation.checks import require_frame
+from evaluation.constraints import require_frame
 
 LABEL = "locally derived"
 METHODS = ("mixed", "percentile")

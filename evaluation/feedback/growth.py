@@ -19,7 +19,7 @@ from scipy import stats
 
 from evaluation.errors import ParameterError
 from evaluation.feedback.sessions import sample_clients
-from evaluation.association.mixed import _warning_notes
+from evaluation.estimates import warning_notes
 
 COLUMNS = ["term", "role", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "n_clients",
            "scale", "estimand", "note"]
@@ -373,7 +373,7 @@ def _fit_mixed(formula: str, data: pd.DataFrame, random_slopes: bool):
             notes.append("boundary (singular) fit: a random-effect variance is estimated at zero "
                          "or the intercept and slope are perfectly correlated")
         else:
-            notes += _warning_notes(caught)
+            notes += warning_notes(caught)
         if not fit.converged:
             notes.append("the optimiser did not converge: treat the estimates with caution")
         return fit, slopes, notes

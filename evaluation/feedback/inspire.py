@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 SCORES = {"inspire_support": "Support (important items)",
           "inspire_relationship": "Relationship",
@@ -26,7 +26,7 @@ def inspire_scores(study, *, exposure: str | None = None) -> pd.DataFrame:
 
     Raises ParameterError when the study has no INSPIRE source.
     """
-    from ..overview import sources_with_instrument
+    from evaluation.describe.overview import sources_with_instrument
     exposure = exposure or (study.manifest.exposure or {}).get("column")
     frames = []
     for instrument in ("inspire", "inspire_brief"):
@@ -86,7 +86,7 @@ def difference_by_group(scores: pd.DataFrame, *, group: str, confidence: float =
     """Per measure, the difference in mean score between the two levels of ``group`` (1 − 0,
     or second − first in sort order) with a Welch CI and p-value: the crude contrast. Adjusted
     contrasts by IP status go through :mod:`evaluation.association` (see
-    :func:`evaluation.feedback.compare.adjusted_by_ip`)."""
+    :func:`evaluation.feedback.ip_contrasts.adjusted_by_ip`)."""
     rows = []
     for measure, g in scores.dropna(subset=["score", group]).groupby("measure", sort=True):
         levels = sorted(g[group].unique())
@@ -111,7 +111,7 @@ def inspire_reliability(study, *, seed: int = 2026, n_boot: int = 200) -> pd.Dat
     study's reliability table restricted to INSPIRE sources). Support counts only important
     items per person, so its reliability is that of the Relationship and Brief scales only
     (a person-specific item set has no single alpha)."""
-    from ..overview import instrument_reliability, sources_with_instrument
+    from evaluation.describe.overview import instrument_reliability, sources_with_instrument
     table = instrument_reliability(study, seed=seed, n_boot=n_boot)
     sources = set(sources_with_instrument(study, "inspire")) | set(
         sources_with_instrument(study, "inspire_brief"))
@@ -123,7 +123,7 @@ def inspire_reliability(study, *, seed: int = 2026, n_boot: int = 200) -> pd.Dat
 def first_year_scores(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
     """One row per person, from the first year they answered: ``id_column`` and a column per
     measure (``support``, ``relationship``, ``brief``) — the per-person values
-    :func:`evaluation.feedback.compare.compare_by_ip` takes.
+    :func:`evaluation.feedback.ip_contrasts.compare_by_ip` takes.
 
     Examples
     --------
@@ -134,7 +134,7 @@ def first_year_scores(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
     0         a          60.0
     1         b          50.0
     """
-    from .compare import first_per_person
+    from evaluation.feedback.ip_contrasts import first_per_person
     wide = scores.pivot_table(index=[id_column, "year"], columns="measure", values="score")
     wide = wide.reset_index()
     wide.columns = [str(c) for c in wide.columns]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..plots import _axes, _note, _rules, trajectory_plot
+from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default, trajectory_plot
 
 CATEGORY_ORDER = ["recovered", "reliably improved", "no reliable change", "deteriorated"]
 CATEGORY_COLOURS = {"recovered": "#2e7d32", "reliably improved": "#81c784",
@@ -24,7 +24,7 @@ def trajectories_plot(data: pd.DataFrame, *, x: str = "session", y: str = "ors_t
     """A random sample of ``sample`` client trajectories per ``hue`` group (thin lines) under
     the mean curve of every client in the group, with its 95 % CI (points resting on fewer
     than min_cell clients are not drawn)."""
-    rules, ax = _rules(rules), _axes(ax)
+    rules, ax = rules_or_default(rules), axes_or_new(ax)
     d = data.dropna(subset=[y])
     if max_x is not None:
         d = d[d[x] <= max_x]
@@ -45,7 +45,7 @@ def trajectories_plot(data: pd.DataFrame, *, x: str = "session", y: str = "ors_t
     ax.set_title(f"{sample} random clients per group (thin lines) and the mean with 95 % CI",
                  fontsize=9)
     if hidden:
-        _note(ax, f"{hidden} group(s) of fewer than {rules.min_cell} clients not drawn.")
+        figure_note(ax, f"{hidden} group(s) of fewer than {rules.min_cell} clients not drawn.")
     return ax
 
 
@@ -55,7 +55,7 @@ def expected_response_plot(curves: pd.DataFrame, *, intake=None, x: str = "sessi
     """Expected ORS by session for chosen intake scores (lines), with the band from ``low``
     to ``high`` where given; labelled as locally derived, since the commercial expected
     treatment response tables are not public."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     d = curves if intake is None else curves[curves[hue].isin(list(intake))]
     palette = sns.color_palette(n_colors=max(d[hue].nunique(), 1))
     for colour, (level, g) in zip(palette, d.groupby(hue, sort=True)):
@@ -75,10 +75,10 @@ def waterfall_plot(data: pd.DataFrame, *, y: str = "change", hue: str | None = "
                    ax=None, rules=None, reliable_change: float | None = None):
     """Every client episode's change, sorted, one bar each, coloured by category; dashed
     lines at ± the reliable change. Drawn only with at least min_cell episodes."""
-    rules, ax = _rules(rules), _axes(ax)
+    rules, ax = rules_or_default(rules), axes_or_new(ax)
     d = data.dropna(subset=[y]).sort_values(y, ascending=False).reset_index(drop=True)
     if len(d) < rules.min_cell:
-        _note(ax, f"fewer than {rules.min_cell} episodes: not drawn.")
+        figure_note(ax, f"fewer than {rules.min_cell} episodes: not drawn.")
         return ax
     colours = (d[hue].map(CATEGORY_COLOURS).fillna("#1f4e79") if hue and hue in d.columns
                else "#1f4e79")
@@ -102,7 +102,7 @@ def category_plot(data: pd.DataFrame, *, x: str = "category", y: str = "share",
                   count: str = "count", ax=None, rules=None):
     """Share of episodes per change category with 95 % CIs, per ``hue`` group; a bar resting
     on fewer than min_cell episodes (or its complement) is not drawn."""
-    rules, ax = _rules(rules), _axes(ax)
+    rules, ax = rules_or_default(rules), axes_or_new(ax)
     d = data[data[x].isin(CATEGORY_ORDER)].copy()
     counts = pd.to_numeric(d[count], errors="coerce")
     rest = pd.to_numeric(d["n"], errors="coerce") - counts if "n" in d.columns else counts
@@ -123,6 +123,6 @@ def category_plot(data: pd.DataFrame, *, x: str = "category", y: str = "share",
     if hue is not None:
         ax.legend(fontsize=8)
     if small.any():
-        _note(ax, f"{int(small.sum())} bar(s) resting on fewer than {rules.min_cell} episodes "
+        figure_note(ax, f"{int(small.sum())} bar(s) resting on fewer than {rules.min_cell} episodes "
                   f"not drawn.")
     return ax

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.checks import require_frame as _require
+from evaluation.constraints import require_frame as _require
 
 KEY = ["person_id", "episode"]
 COLUMNS = ["row", "person_id", "episode", "session", "problem", "value", "expected"]
@@ -57,7 +57,7 @@ def session_problems(sessions: pd.DataFrame, episodes: pd.DataFrame | None = Non
     - ``no date``;
     - ``no ORS total``: fewer than four ORS items and no total given;
     - ``ORS total given without items (items imputed as total/4)``, and the same for SRS (set by
-      the loader; see ``evaluation.instruments.totals``).
+      the loader; see ``evaluation.intake.totals``).
 
     Duplicate session numbers never reach this table: the loader quarantines them.
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ParameterError
-from evaluation.checks import require_frame as _require
-from evaluation.association.mixed import _as_list as _names
+from evaluation.constraints import require_frame as _require
+from evaluation.constraints import name_list as _names
 
 KEY = ["person_id", "episode"]
 REASONS = ("no person or episode", "no valid session number",

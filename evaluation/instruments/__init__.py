@@ -10,9 +10,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import ManifestError
-from .definition import Cutoff, Instrument, Item, Score, parse_instrument, read_definition
-from .scoring import keyed_items, score_instrument
+from evaluation.errors import ManifestError
+from evaluation.instruments.definition import Cutoff, Instrument, Item, Score, parse_instrument, read_definition
+from evaluation.instruments.scoring import keyed_items, score_instrument
 
 PROJECT_INSTRUMENTS = Path(__file__).resolve().parents[2] / "instruments"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ManifestError
-from ..manifest import check_keys
+from evaluation.errors import ManifestError
+from evaluation.constraints import check_keys
 
 CERTAINTIES = {"confirmed", "secondary", "unverified", "project"}
 ITEM_TYPES = {"number", "integer", "binary", "category", "text", "date", "checkbox"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
-from .definition import OPERATORS, Instrument, Score
+from evaluation.errors import ParameterError
+from evaluation.instruments.definition import OPERATORS, Instrument, Score
 
 
 def score_instrument(data: pd.DataFrame, instrument: Instrument, *,

@@ -5,7 +5,7 @@
 >>> sorted(tables)[:3]
 ['brukerplan', 'codebook', 'fit']
 """
-from .config import SyntheticConfig
-from .generator import generate, manifest_text, write_study
+from evaluation.synthetic.config import SyntheticConfig
+from evaluation.synthetic.generator import generate, manifest_text, write_study
 
 __all__ = ["SyntheticConfig", "generate", "write_study", "manifest_text"]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 DOMAINS = {  # domain: shift of its latent level (activity is worst: 38 % red nationally in 2015)
     "bp_substance_use": 0.3, "bp_economy": 0.2, "bp_mental_health": 0.1,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..errors import ParameterError
+from evaluation.errors import ParameterError
 
 # (name, code, kind, takes part in the IP initiative, municipality). The first two are the
 # residential rehabilitation centres evaluated in source 000; the rest are made-up comparison

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 ORS_MODEL = {"intake_mean": 18.0, "intake_severity_std": -2.5, "intake_rop": -0.8, "intake_sd": 4.0,
              "slope_mean": 3.0, "slope_severity_std": -0.5, "slope_alliance": 0.25, "slope_sd": 1.2,

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from ..output import writable_dir
-from . import (brukerplan, feedback, interviews, mess, outcomes, population, programme,
+from evaluation.intake.output_paths import writable_dir
+from evaluation.synthetic import (brukerplan, feedback, interviews, mess, outcomes, population, programme,
                questionnaires)
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 GENERATOR_VERSION = 1
 
@@ -197,7 +197,7 @@ def write_study(out, cfg: SyntheticConfig | None = None) -> dict:
     (out / "study.yaml").write_text(manifest_text(cfg), encoding="utf-8")
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False,
                                                       default=_json_default) + "\n", encoding="utf-8")
-    from .readme import readme_text   # the README reads the truth; kept apart for length
+    from evaluation.synthetic.readme import readme_text   # the README reads the truth; kept apart for length
     (out / "README.md").write_text(readme_text(cfg, truth), encoding="utf-8")
     return truth
 

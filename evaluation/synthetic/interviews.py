@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 CODEBOOK = pd.DataFrame([
     ("ip_process", "", "IP process", "How the plan is made and followed up"),

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 CHAOS_ITEMS = 6
 CHAOS_REVERSED = (1, 3)   # "my life is organised", "my routine is the same" — agreeing = less chaos

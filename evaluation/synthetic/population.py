@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .config import INSTITUTIONS, MUNICIPALITIES, SyntheticConfig
+from evaluation.synthetic.config import INSTITUTIONS, MUNICIPALITIES, SyntheticConfig
 
 ROP_GROUPS = np.array(["substance_only", "rop", "mental_health_only"])
 ROP_PROBS = np.array([0.42, 0.45, 0.13])

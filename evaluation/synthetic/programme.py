@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 PERIODS = pd.date_range("2021-01-01", periods=10, freq="6MS")   # 2021-01-01 ... 2025-07-01
 IP_PROGRAMME = "ip_initiative"

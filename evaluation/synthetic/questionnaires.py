@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 STAFF_ROLES = np.array(["nurse", "social_worker", "therapist", "milieu_worker", "leader"])
 STAFF_ROLE_PROBS = np.array([0.3, 0.25, 0.15, 0.25, 0.05])

@@ -1,7 +1,7 @@
 """The README written beside a synthetic study: what is in it and what the truth is."""
 from __future__ import annotations
 
-from .config import SyntheticConfig
+from evaluation.synthetic.config import SyntheticConfig
 
 
 def readme_text(cfg: SyntheticConfig, truth: dict) -> str:

@@ -1,0 +1,328 @@
+"""The ``ipeval`` command: a thin layer over the functions notebooks call.
+
+Exit codes (shared/DESIGN.md): 0 success; 1 finished but found problems; 2 bad usage or
+unusable input, with a one-paragraph message and no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evaluation.version import __version__
+from evaluation.errors import IpevalError
+
+EXAMPLES = {
+    "synth": "example:\n  ipeval synth data_synthetic --persons 800 --institutions 6 --seed 2026\n"
+             "  ipeval synth /tmp/big --persons 100000 --effect-goal 0.1 --effect-chaos -0.3",
+    "validate": "example:\n  ipeval validate data_synthetic/study.yaml --out reports/validation\n"
+                "exit 0: every row valid; 1: rows quarantined (see quarantine.csv); 2: unusable input",
+    "score": "example:\n  ipeval score data_synthetic/study.yaml --instrument ors --out ors_scores.csv\n"
+             "  ipeval score data_synthetic --instrument life_chaos",
+    "estimate": "example:\n  ipeval estimate data_synthetic --outcome goal_retention --json\n"
+                "  ipeval estimate data_synthetic --method aipw --method ipw --estimand ATT",
+    "agreement": "example:\n  ipeval agreement data_synthetic/study.yaml --codebook "
+                 "data_synthetic/codebook.csv\n  ipeval agreement codings.xlsx --coder-alias "
+                 "oystein=Øystein --boot 2000 --json\n  ipeval agreement project.qdpx\n"
+                 "exit 0: agreement reported; 1: reported, but rows were tidied (duplicates, "
+                 "listed on stderr); 2: unusable input",
+    "check": "example:\n  ipeval check reports/ --study data_synthetic/study.yaml\n"
+             "exit 0: nothing found; 1: findings (report printed and written as JSON)",
+    "run": "example:\n  ipeval run notebooks/study_overview.ipynb -p study data_synthetic/study.yaml "
+           "--out reports/overview\n  ipeval run notebooks/study_overview.ipynb -p institution "
+           "Karlsborg --show-code",
+    "batch": "example:\n  ipeval batch notebooks/default_batch.yaml --workers 2\n"
+             "  ipeval batch notebooks/default_batch.yaml --resume\n"
+             "  ipeval batch notebooks/default_batch.yaml --scheduler tcp://10.0.0.5:8786\n"
+             "exit 0: every run ok; 1: some runs failed (listed; their notebooks kept); 2: bad "
+             "batch file or parameters",
+    "results": "example:\n  ipeval results reports/batch\n  ipeval results reports/batch/results.duckdb "
+               "--json",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipeval", description="Evaluate individual care plans (IP) with parameterized "
+        "notebooks. Each verb has --help with an example.")
+    parser.add_argument("--version", action="version", version=f"ipeval {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    def verb(name, help_text):
+        return verbs.add_parser(name, help=help_text, description=help_text,
+                                epilog=EXAMPLES.get(name),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = verb("synth", "write a complete synthetic study (all sources, study.yaml, ground_truth.json)")
+    p.add_argument("out", type=Path, help="folder to write the study into")
+    p.add_argument("--persons", type=int, default=800, help="number of persons (default 800)")
+    p.add_argument("--institutions", type=int, default=6, help="number of institutions (default 6)")
+    p.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    p.add_argument("--effect-goal", type=float, default=0.12,
+                   help="true effect of IP on goal retention, risk difference (default 0.12)")
+    p.add_argument("--effect-chaos", type=float, default=-0.35,
+                   help="true effect of IP on daily chaos, 1-5 item scale (default -0.35)")
+    p.set_defaults(func=_synth)
+
+    p = verb("validate", "load and validate every source; counts read / valid / quarantined")
+    p.add_argument("study", type=Path, help="study.yaml or the study folder")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for quarantine.csv and validation.csv (default reports/validation)")
+    p.set_defaults(func=_validate)
+
+    p = verb("score", "scored table for one instrument (every source that carries it)")
+    p.add_argument("study", type=Path, help="study.yaml or the study folder")
+    p.add_argument("--instrument", required=True, help="instrument name, e.g. ors, life_chaos")
+    p.add_argument("--out", type=Path, default=None, help="write the scored table here (CSV)")
+    p.set_defaults(func=_score)
+
+    p = verb("estimate", "IP ↔ outcome estimates: crude, adjusted, ipw, aipw, mixed")
+    p.add_argument("study", type=Path, help="study.yaml or the study folder")
+    p.add_argument("--outcome", action="append", default=None,
+                   help="outcome name under `outcomes:` (repeatable; default all)")
+    p.add_argument("--method", action="append", default=None,
+                   choices=["crude", "adjusted", "ipw", "aipw", "mixed"],
+                   help="method (repeatable; default all)")
+    p.add_argument("--estimand", default="ATE", choices=["ATE", "ATT", "ATO"],
+                   help="ATE (everyone), ATT (those with an IP) or ATO (overlap weights, IPW only)")
+    p.add_argument("--institution", default=None, help="one institution (default all)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.set_defaults(func=_estimate)
+
+    p = verb("agreement", "inter-coder agreement of coded segments: per code and across codes, "
+             "with bootstrap CIs")
+    p.add_argument("segments", type=Path,
+                   help="coded segments: a CSV, XLSX or .qdpx file, or a study.yaml / study folder "
+                        "(its coded_segments source)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.add_argument("--codebook", type=Path, default=None,
+                   help="codebook (CSV/XLSX with a 'code' column): every code must be in it")
+    p.add_argument("--coder-alias", action="append", default=[], metavar="RAW=NAME",
+                   help="one coder spelled several ways: every spelling that reads RAW (case, "
+                        "spaces and accents ignored) is coder NAME (repeatable)")
+    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--units", choices=["coded", "seen"], default="coded",
+                   help="per-code measures on units someone coded (default) or on every unit")
+    p.add_argument("--source", default=None,
+                   help="for a study: the coded_segments source (default: the only one)")
+    p.set_defaults(func=_agreement)
+
+    p = verb("run", "execute one notebook with papermill, then write its HTML report")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="notebook parameter (repeatable)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default reports/<notebook name>)")
+    p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument("--slides", action="store_true",
+                   help="also reveal.js slides of the run (checked like the report)")
+    p.add_argument("--accept-risk", metavar="REASON", default=None,
+                   help="write the HTML even if the output check finds problems; the reason "
+                        "is kept in the run's log")
+    p.set_defaults(func=_run)
+
+    p = verb("batch", "run a notebook over a grid of parameters; collect results.duckdb and index.html")
+    p.add_argument("batch", type=Path, help="the batch file (YAML)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: the number of cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask cluster, e.g. tcp://HOST:8786")
+    p.add_argument("--resume", action="store_true",
+                   help="skip runs already finished ok with the same notebook, parameters and data")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_batch)
+
+    p = verb("results", "the collected results of a batch as a table")
+    p.add_argument("path", type=Path, help="a batch output folder or its results.duckdb")
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.add_argument("--runs", action="store_true", help="list the runs instead of the results")
+    p.set_defaults(func=_results)
+
+    p = verb("check", "check outputs (notebooks, HTML, CSV/XLSX, folders) before they are shared")
+    p.add_argument("path", type=Path, help="a file or a folder (searched recursively)")
+    p.add_argument("--study", type=Path, default=None,
+                   help="the study the outputs come from: its identifiers, quotes and rules")
+    p.add_argument("--report", type=Path, default=None,
+                   help="JSON report (default: disclosure_check.json in the folder, or FILE.check.json)")
+    p.set_defaults(func=_check)
+    return parser
+
+
+def _synth(args) -> int:
+    from evaluation.synthetic import SyntheticConfig, write_study
+    cfg = SyntheticConfig(persons=args.persons, institutions=args.institutions, seed=args.seed,
+                          effect_goal=args.effect_goal, effect_chaos=args.effect_chaos)
+    truth = write_study(args.out, cfg)
+    rows = sum(f["rows"] for f in truth["files"].values())
+    print(f"Wrote synthetic study to {args.out}: {len(truth['files'])} files, {rows} rows, "
+          f"{len(truth['planted_problems'])} planted problems. Manifest: {args.out / 'study.yaml'}; "
+          f"truth: {args.out / 'ground_truth.json'}.")
+    return 0
+
+
+def _validate(args) -> int:
+    from evaluation.cli.intake import validate_study
+    return validate_study(args.study, args.out or Path("reports") / "validation")
+
+
+def _score(args) -> int:
+    from evaluation.cli.intake import score_study
+    return score_study(args.study, args.instrument, args.out)
+
+
+def _estimate(args) -> int:
+    import json
+
+    import numpy as np
+    from evaluation.association.analysis import METHODS, evaluate
+    from evaluation.disclosure import Disclosure
+    from evaluation.study import Study
+    study = Study.load(args.study, institution=args.institution)
+    estimates, rows = evaluate(study, args.outcome, methods=tuple(args.method or METHODS),
+                               estimand=args.estimand)
+    safe = Disclosure.for_study(study).show(estimates, counts=["n_exposed"],
+                                            complements={"n_exposed": "n"}, name="estimates")
+    if args.json:
+        records = safe.values.replace({np.nan: None}).to_dict(orient="records")
+        for record in records:   # counts as whole numbers
+            for key in ("n", "n_exposed", "n_groups"):
+                if isinstance(record.get(key), float) and record[key].is_integer():
+                    record[key] = int(record[key])
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+        return 0
+    shown = safe.shown[["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high",
+                        "p_value", "p_adjusted", "n", "n_exposed", "e_value"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print("\nRows per outcome:\n" + rows.to_string(index=False))
+    print("\n" + safe.footnote())
+    return 0
+
+
+def _agreement(args) -> int:
+    import json
+
+    import numpy as np
+    from evaluation.coding.agreement import agreement
+    from evaluation.coding.segments import read_segments
+    from evaluation.errors import ParameterError
+    aliases = {}
+    for item in args.coder_alias:
+        raw, sep, name = item.partition("=")
+        if not sep or not raw.strip() or not name.strip():
+            raise ParameterError(f"--coder-alias takes RAW=NAME (e.g. oystein=Øystein); "
+                                 f"got {item!r}.")
+        aliases[raw] = name.strip()
+    source = args.segments
+    if source.is_dir() or source.suffix.lower() in {".yaml", ".yml"}:
+        source = _study_segments(source, args.source)
+    segments = read_segments(source, codebook=args.codebook, coders=aliases)
+    result = agreement(segments, n_boot=args.boot, seed=args.seed, units=args.units)
+    if args.json:
+        records = result.replace({np.nan: None}).to_dict(orient="records")
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+    else:
+        shown = result.drop(columns=["note", "units"])
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        attrs = result.attrs
+        print(f"\nCoders: {', '.join(attrs['coders'])}. CIs: {attrs['confidence']:.0%} "
+              f"{attrs['ci_method']}, {attrs['n_boot']} resamples, seed "
+              f"{attrs['seed']}. Percent agreement is 0-100; kappa and alpha -1 to 1.")
+        per_code = set(result.loc[result["code"] != "*", "code"])
+        for note, rows in result.groupby("note", sort=False):
+            codes = set(rows["code"])
+            which = "each code" if codes == per_code else ", ".join(sorted(codes))
+            print(f"  {', '.join(rows['measure'].unique())} ({which}): {note}.")
+    from evaluation.coding.segments import segment_problems
+    problems = segment_problems(segments)
+    if len(problems):
+        print(f"ipeval agreement: {len(problems)} row(s) of {segments.attrs['source']} were tidied "
+              f"before counting:", file=sys.stderr)
+        print(problems.head(20).to_string(index=False), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _study_segments(path: Path, name: str | None):
+    """The coded segments of a study, without their text (agreement does not need it)."""
+    from evaluation.errors import ParameterError
+    from evaluation.study import Study
+    study = Study.load(path)
+    kinds = [s for s, spec in study.manifest.sources.items() if spec.kind == "coded_segments"]
+    if name is None and len(kinds) != 1:
+        raise ParameterError(f"study {study.name!r} has {len(kinds)} coded_segments sources"
+                             f"{' (' + ', '.join(kinds) + ')' if kinds else ''}; name one with "
+                             f"--source.")
+    table = study.table(name or kinds[0])
+    table.attrs = {"source": f"{study.manifest.sources[name or kinds[0]].file}"}
+    return table.drop(columns=["text"], errors="ignore")
+
+
+def _check(args) -> int:
+    from evaluation.disclosure.output_check import run_check
+    return run_check(args.path, study=args.study, report_path=args.report)
+
+
+def _batch(args) -> int:
+    from evaluation.batch import run_batch
+    from evaluation.errors import ParameterError
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1; got {args.workers}.")
+    outcome = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler,
+                        resume=args.resume, progress=not args.no_progress)
+    return outcome.exit_code
+
+
+def _results(args) -> int:
+    import json
+
+    import numpy as np
+    from evaluation.batch import read_results, tidy
+    runs, results = read_results(args.path)
+    table = runs.drop(columns=["parameters"]) if args.runs else tidy(runs, results)
+    if args.json:
+        records = table.replace({np.nan: None}).to_dict(orient="records")
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+        return 0
+    if args.runs:
+        shown = table[["run_id", "label", "status", "seconds", "attempts", "folder"]]
+    else:
+        shown = table[[c for c in table.columns if c not in {"run_id", "value"}]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=60))
+    return 0
+
+
+def _run(args) -> int:
+    from evaluation.report import run_notebook
+    params = dict(args.parameter)
+    out = args.out or Path("reports") / args.notebook.stem
+    result = run_notebook(args.notebook, params, out, show_code=args.show_code,
+                          timeout=args.timeout, accept_risk=args.accept_risk)
+    print(f"Executed {args.notebook} in {result.seconds:.1f} s.\n"
+          f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}")
+    if args.slides:
+        from evaluation.report import effective_study
+        from evaluation.report.slides import render_slides
+        slides = render_slides(result.executed, out / f"{args.notebook.stem}.slides.html",
+                               study=effective_study(args.notebook, result.parameters),
+                               accept_risk=args.accept_risk)
+        print(f"  slides:   {slides}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except IpevalError as exc:
+        print(f"ipeval {args.verb}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ipeval: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""From an executed notebook to what is shared: parameters checked, kernels, the run, its HTML
+and slides, and the key figures it records.
+
+- :mod:`.parameters` — a notebook's ``parameters`` cell, and values given checked and typed;
+- :mod:`.kernels` — kernels over Unix sockets, collected so that a watchdog can kill them;
+- :mod:`.run` — one papermill run, its log, and the gate of the output check;
+- :mod:`.html` — the report as standalone HTML, written only once the check passed it;
+- :mod:`.slides` — the same report as reveal.js slides;
+- :mod:`.records` — ``record(name, value)``: key figures a batch collects.
+
+Only :mod:`.records` is imported with the package: a notebook's kernel imports ``evaluation``
+for ``record`` and should not pay for papermill and nbconvert, which only the runner needs. The
+other names load their module on first use (PEP 562).
+"""
+from importlib import import_module
+
+from evaluation.report.records import read_records, record, record_estimates
+
+_LAZY = {
+    "notebook_parameters": "parameters", "coerce_parameters": "parameters",
+    "effective_study": "parameters", "check_study_parameter": "parameters",
+    "IPCKernelManager": "kernels", "collecting_kernels": "kernels", "kill_kernels": "kernels",
+    "RunResult": "run", "run_notebook": "run",
+    "render_html": "html", "checked_html": "html",
+    "render_slides": "slides", "slide_types": "slides",
+}
+
+__all__ = ["read_records", "record", "record_estimates", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f"evaluation.report.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'evaluation.report' has no attribute {name!r}")

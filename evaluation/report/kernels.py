@@ -1,0 +1,76 @@
+"""Kernels for the runs: over Unix sockets, and collected so a watchdog can kill them."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from contextlib import contextmanager
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import CaselessStrEnum
+
+# Kernel managers started in this thread while a caller collects them: a batch's watchdog
+# must kill the kernel of a run past its timeout, and papermill gives no handle on it.
+_STARTED = threading.local()
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel reached over Unix sockets instead of TCP.
+
+    ipykernel 7 warns that a TCP kernel sends code and outputs unencrypted; with health data on
+    shared compute nodes no other user of the node should be able to connect. The sockets live
+    in a private temporary folder (mode 0700), not in the working directory.
+    """
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        registry = getattr(_STARTED, "managers", None)
+        if registry is not None:
+            registry.append(self)
+        self._socket_dir = None
+        if self.transport == "ipc":
+            self._socket_dir = tempfile.mkdtemp(prefix="ipeval-kernel-")
+            self.ip = os.path.join(self._socket_dir, "kernel")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._socket_dir:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+@contextmanager
+def collecting_kernels():
+    """The kernel managers that runs in this thread start, as a list filled while they run."""
+    _STARTED.managers = started = []
+    try:
+        yield started
+    finally:
+        _STARTED.managers = None
+
+
+def kill_kernels(managers) -> int:
+    """Kill the process groups of these kernels (SIGKILL); returns how many were alive.
+    The kernel's client then sees a dead kernel and papermill stops the run."""
+    killed = 0
+    for km in list(managers):
+        provisioner = getattr(km, "provisioner", None)
+        pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+        try:
+            if pgid:
+                os.killpg(pgid, signal.SIGKILL)
+            elif pid:
+                os.kill(pid, signal.SIGKILL)
+            else:
+                continue
+            killed += 1
+        except ProcessLookupError:
+            pass
+    return killed
+
+
