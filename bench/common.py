@@ -90,3 +90,45 @@ class Verdicts:
 
     def note(self, text: str) -> None:
         self.lines.append(f"NOTE: {text}")
+
+
+# A benchmark runs each measurement in a fresh interpreter (a child) so that imports, caches
+# and peak memory of one run do not carry into the next; the child prints one tagged JSON line.
+RESULT_TAG = "BENCH_RESULT "
+
+
+def emit(result: dict) -> None:
+    """Print a child's result for :func:`run_child` to pick up."""
+    import json
+    print(RESULT_TAG + json.dumps(result), flush=True)
+
+
+def run_child(script, args, *, what: str, env: dict | None = None) -> dict:
+    """Run ``script`` with ``args`` in a fresh interpreter and return the JSON it emitted."""
+    import json
+    import sys
+    cmd = [sys.executable, str(Path(script).resolve()), *map(str, args)]
+    proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True,
+                          env=None if env is None else {**os.environ, **env})
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"benchmark child {what} failed (exit {proc.returncode})")
+    return json.loads(lines[-1][len(RESULT_TAG):])
+
+
+def time_and_memory_verdicts(verdicts: "Verdicts", summaries: list[dict], *, persons: int,
+                             seconds: float, peak_mb: float, doing: str, detail) -> None:
+    """The two targets most benchmarks share: the slowest of the repeats at ``persons`` under
+    ``seconds``, and the highest peak RSS under ``peak_mb``. ``detail(summary)`` adds text."""
+    target = next((s for s in summaries if s["persons"] == persons), None)
+    if target is None:
+        verdicts.skip(f"{persons:,} persons not among the sizes; time and memory targets not checked.")
+        return
+    verdicts.check(target["max_s"] < seconds,
+                   f"{persons:,} persons {doing} in under {seconds:.0f} s: slowest of "
+                   f"{target['repeats']} runs {target['max_s']:.2f} s (median "
+                   f"{target['median_s']:.2f} s); {detail(target)}")
+    verdicts.check(target["peak_rss_max_mb"] < peak_mb,
+                   f"{persons:,} persons under {peak_mb / 1024:.0f} GB peak memory: highest peak RSS "
+                   f"{target['peak_rss_max_mb']:,.0f} MB (median {target['peak_rss_median_mb']:,.0f} MB)")

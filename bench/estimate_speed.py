@@ -42,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py)
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULT_TAG = "BENCH_RESULT "
 
 # Target from issue 5: all methods for two outcomes on 100 000 persons, with 1 000 bootstrap
 # replicates where a bootstrap is used, in under 60 s on 2 cores.
@@ -291,14 +290,8 @@ CHILD_ENV: dict[str, str] = {}
 
 def run_child(mode: str, *args) -> dict:
     """Run one child (``--child-<mode> args``) in a fresh interpreter and return its result."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), f"--child-{mode}", *map(str, args)]
-    proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True,
-                          env={**os.environ, **CHILD_ENV})
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark child {mode} {args} failed (exit {proc.returncode})")
-    return json.loads(lines[-1][len(RESULT_TAG):])
+    return common.run_child(__file__, [f"--child-{mode}", *args], what=f"{mode} {args}",
+                            env=CHILD_ENV)
 
 
 def _med(values):
@@ -532,7 +525,7 @@ def main(argv=None) -> int:
         d, r, sd, top = args.child_profile
         result = child_profile(d, int(r), int(sd), int(top))
     if result is not None:
-        print(RESULT_TAG + json.dumps(result), flush=True)
+        common.emit(result)
         return 0
     if args.repeats < 1 or args.refits < 1 or args.replicates < 1:
         ap.error("--repeats, --refits and --replicates must be at least 1")

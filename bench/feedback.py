@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py)
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULT_TAG = "BENCH_RESULT "
 TARGET_SECONDS = 120.0      # issue 6: the feedback analyses on 1 000 000 sessions
 TARGET_PEAK_MB = 4096.0
 STEPS = ("session_frame", "growth_model", "etr_percentile", "alerts_percentile", "etr_mixed",
@@ -131,13 +130,7 @@ def child_job(study_dir: str, max_clients: int, seed: int, full: bool) -> dict:
 
 
 def run_child(*args) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", *map(str, args)]
-    proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark child {args[0]} failed (exit {proc.returncode})")
-    return json.loads(lines[-1][len(RESULT_TAG):])
+    return common.run_child(__file__, ["--child", *args], what=str(args[0]))
 
 
 # -- parent ---------------------------------------------------------------------------------------
@@ -247,7 +240,7 @@ def main(argv=None) -> int:
             result = child_generate(int(rest[0]), int(rest[1]), int(rest[2]), rest[3])
         else:
             result = child_job(rest[0], int(rest[1]), int(rest[2]), rest[3] == "1")
-        print(RESULT_TAG + json.dumps(result), flush=True)
+        common.emit(result)
         return 0
 
     machine = common.machine_info(code="evaluation/feedback")

@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py)
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULT_TAG = "BENCH_RESULT "
 
 # Targets from the issue: 100 000 persons (about 1 000 000 FIT sessions) in under 60 s and under
 # 4 GB peak memory on a 2-core machine, time growing about linearly from 10 000 to 100 000.
@@ -122,14 +121,8 @@ def machine_info() -> dict:
 
 
 def run_once(persons: int, institutions: int, seed: int) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(persons),
-           "--institutions", str(institutions), "--seed", str(seed)]
-    proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark child failed for persons={persons} (exit {proc.returncode})")
-    return json.loads(lines[-1][len(RESULT_TAG):])
+    return common.run_child(__file__, ["--child", persons, "--institutions", institutions,
+                                       "--seed", seed], what=f"persons={persons}")
 
 
 def _median(values):
@@ -241,18 +234,10 @@ def where_time_goes(summaries: list[dict]) -> str:
 def verdicts(summaries: list[dict], base_persons: int) -> tuple[list[str], bool]:
     verdicts = common.Verdicts()
 
-    target = next((s for s in summaries if s["persons"] == TARGET_PERSONS), None)
-    if target is None:
-        verdicts.skip(f"{TARGET_PERSONS:,} persons not among the sizes; time and memory "
-                     "targets not checked.")
-    else:
-        verdicts.check(target["max_s"] < TARGET_SECONDS,
-             f"{TARGET_PERSONS:,} persons in under {TARGET_SECONDS:.0f} s: slowest of "
-             f"{target['repeats']} runs {target['max_s']:.2f} s (median {target['median_s']:.2f} s); "
-             f"{_f(target['fit_sessions'], ',')} FIT sessions")
-        verdicts.check(target["peak_rss_max_mb"] < TARGET_PEAK_MB,
-             f"{TARGET_PERSONS:,} persons under {TARGET_PEAK_MB / 1024:.0f} GB peak memory: highest "
-             f"peak RSS {target['peak_rss_max_mb']:,.0f} MB (median {target['peak_rss_median_mb']:,.0f} MB)")
+    common.time_and_memory_verdicts(
+        verdicts, summaries, persons=TARGET_PERSONS, seconds=TARGET_SECONDS,
+        peak_mb=TARGET_PEAK_MB, doing="written",
+        detail=lambda s: f"{_f(s['fit_sessions'], ',')} FIT sessions")
     for s in summaries:
         if s["persons"] == base_persons:
             continue
@@ -302,7 +287,7 @@ def main(argv=None) -> int:
 
     if args.child is not None:
         result = run_child(args.child, args.institutions, args.seed)
-        print(RESULT_TAG + json.dumps(result), flush=True)
+        common.emit(result)
         return 0
     if args.profile is not None:
         profile(args.profile, args.institutions, args.seed, args.top)

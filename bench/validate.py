@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py)
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULT_TAG = "BENCH_RESULT "
 
 # Targets from the issue: validate and score 100 000 persons (about 1 000 000 FIT sessions) in
 # under 60 s and under 4 GB peak memory on a 2-core machine.
@@ -239,13 +238,7 @@ def machine_info() -> dict:
 
 def run_child(mode: str, *args) -> dict:
     """Run one child (``--child-<mode> args``) in a fresh interpreter and return its result."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), f"--child-{mode}", *map(str, args)]
-    proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark child {mode} {args} failed (exit {proc.returncode})")
-    return json.loads(lines[-1][len(RESULT_TAG):])
+    return common.run_child(__file__, [f"--child-{mode}", *args], what=f"{mode} {args}")
 
 
 def summarise(persons: int, study: dict, jobs: list[dict], baselines: list[dict],
@@ -364,19 +357,10 @@ def where_time_goes(summaries: list[dict]) -> str:
 def verdicts(summaries: list[dict]) -> tuple[list[str], bool]:
     verdicts = common.Verdicts()
 
-    target = next((s for s in summaries if s["persons"] == TARGET_PERSONS), None)
-    if target is None:
-        verdicts.skip(f"{TARGET_PERSONS:,} persons not among the sizes; time and memory "
-                     "targets not checked.")
-    else:
-        verdicts.check(target["max_s"] < TARGET_SECONDS,
-             f"{TARGET_PERSONS:,} persons validated and scored in under {TARGET_SECONDS:.0f} s: "
-             f"slowest of {target['repeats']} runs {target['max_s']:.2f} s (median "
-             f"{target['median_s']:.2f} s); {_f(target['fit_sessions'], ',')} FIT sessions, "
-             f"{target['rows_read']:,} rows read")
-        verdicts.check(target["peak_rss_max_mb"] < TARGET_PEAK_MB,
-             f"{TARGET_PERSONS:,} persons under {TARGET_PEAK_MB / 1024:.0f} GB peak memory: highest "
-             f"peak RSS {target['peak_rss_max_mb']:,.0f} MB (median {target['peak_rss_median_mb']:,.0f} MB)")
+    common.time_and_memory_verdicts(
+        verdicts, summaries, persons=TARGET_PERSONS, seconds=TARGET_SECONDS,
+        peak_mb=TARGET_PEAK_MB, doing="validated and scored",
+        detail=lambda s: f"{_f(s['fit_sessions'], ',')} FIT sessions, {s['rows_read']:,} rows read")
     for s in summaries:
         verdicts.check(s["consistent"],
              f"{s['persons']:,} persons: job and baseline read the same rows "
@@ -431,7 +415,7 @@ def main(argv=None) -> int:
     elif args.child_profile:
         result = child_profile(args.child_profile[0], int(args.child_profile[1]))
     if result is not None:
-        print(RESULT_TAG + json.dumps(result), flush=True)
+        common.emit(result)
         return 0
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
