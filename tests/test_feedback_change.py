@@ -150,8 +150,8 @@ def test_category_shares_with_wilson_intervals():
                                     "no reliable change", "recovered", "single ORS", "no ORS"]})
     out = category_shares(ch, by="has_ip").set_index(["has_ip", "category"])
     # has_ip 1: 4 episodes with a change, 2 recovered → 0.5; single ORS 1 of all 5 → 0.2
-    assert out.loc[(1, "recovered"), ["count", "n", "share"]].tolist() == [2, 4, 0.5]
-    assert out.loc[(1, "single ORS"), ["count", "n", "share"]].tolist() == [1, 5, 0.2]
+    assert out.loc[(1, "recovered"), ["count", "n", "estimate"]].tolist() == [2, 4, 0.5]
+    assert out.loc[(1, "single ORS"), ["count", "n", "estimate"]].tolist() == [1, 5, 0.2]
     # has_ip 0: 1 with a change (recovered 1/1); no ORS 1 of 3
     assert out.loc[(0, "recovered"), ["count", "n"]].tolist() == [1, 1]
     assert out.loc[(0, "no ORS"), ["count", "n"]].tolist() == [1, 3]
@@ -234,7 +234,7 @@ def test_alliance_over_time_by_hand():
     out = alliance_over_time(s, by="group").set_index(["group", "session"])
     # x, session 1: mean 38, sd 2, t(0.975; 2) = 4.302653,
     # half-width 4.302653 · 2/sqrt(3) = 4.96828
-    assert out.loc[("x", 1), "srs_total_mean"] == 38
+    assert out.loc[("x", 1), "estimate"] == 38
     assert out.loc[("x", 1), ["ci_low", "ci_high"]].tolist() == pytest.approx([33.03172, 42.96828])
     assert out.loc[("y", 1), "n"] == 1 and math.isnan(out.loc[("y", 1), "ci_low"])   # kept
     assert len(alliance_over_time(s, max_session=1)) == 1

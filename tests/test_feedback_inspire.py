@@ -54,7 +54,7 @@ def test_inspire_scores_of_the_small_study(small_loaded):
     assert scores["score"].dropna().between(0, 100).all()
     assert {"has_ip", "institution", "year"} <= set(scores.columns)
     # the synthetic truth: IP raises the latent support (0.35 on the 0-4 item scale)
-    diff = difference_by_group(scores, group="has_ip").set_index("measure")
+    diff = difference_by_group(scores, group="has_ip").set_index("outcome")
     assert diff.loc["Support (important items)", "estimate"] > 0
     reliability = inspire_reliability(small_loaded, n_boot=20)
     assert set(reliability["source"]) <= {"inspire", "inspire_brief"} and len(reliability)
@@ -89,7 +89,7 @@ def test_category_plot_hides_small_bars():
     shares = pd.DataFrame({"category": ["recovered", "reliably improved", "no reliable change",
                                         "deteriorated"],
                            "count": [40, 30, 27, 3], "n": [100] * 4,
-                           "share": [0.4, 0.3, 0.27, 0.03], "ci_low": [0.3, 0.2, 0.2, 0.01],
+                           "estimate": [0.4, 0.3, 0.27, 0.03], "ci_low": [0.3, 0.2, 0.2, 0.01],
                            "ci_high": [0.5, 0.4, 0.35, 0.08]})
     fig, ax = plt.subplots()
     plots.category_plot(data=shares, ax=ax)

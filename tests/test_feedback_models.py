@@ -81,7 +81,7 @@ def test_growth_model_recovers_ip_x_time_from_synthetic_study(synthetic):
     assert row["term"] == "has_ip:log_session" and row["role"] == "exposure × time"
     assert row["ci_low"] < target < row["ci_high"]
     assert row["ci_high"] - row["ci_low"] < 0.6          # informative
-    assert row["scale"] == "ORS points" and "conditional" in row["estimand"]
+    assert row["scale"] == "slope difference (ORS points)" and "conditional" in row["estimand"]
     assert m.converged_ and m.left_out_ == {"missing has_ip": frame["has_ip"].isna().sum()}
     assert m.n_ == frame["has_ip"].notna().sum()
     assert {"severity:log_session", "institution[T.Karlsborg]"} <= set(m.fixed_effects_["term"])

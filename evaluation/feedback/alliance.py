@@ -14,9 +14,9 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from evaluation.errors import ParameterError
+from evaluation.constraints import Interval, Options, name_list, require_frame, validate_params
+from evaluation.estimates import estimate_table, measure_table
 from evaluation.instruments.definition import OPERATORS
-from evaluation.constraints import require_frame as _require
 
 KEY = ["person_id", "episode"]
 SRS_ITEMS = ["srs_1", "srs_2", "srs_3", "srs_4"]
@@ -24,8 +24,13 @@ ALERTS = ("red", "green", "grey")
 # Fewest episodes for which a three-term regression leaves a residual degree of freedom and
 # the Fisher z of a correlation has a standard error (n − 3 > 0).
 MIN_EPISODES = 4
+CONFIDENCE = [Interval(0, 1, closed="neither")]
+OLS_MODEL = "OLS: change ~ early_srs_mean + intake_ors"
+SPEARMAN = "Spearman correlation"
 
 
+@validate_params({"sessions": ["frame"], "cutoff": [Interval()], "item_cutoff": [Interval()],
+                  "operator": [Options({"<", "<="})]})
 def alliance_flags(sessions: pd.DataFrame, *, cutoff: float = 36.0, item_cutoff: float = 9.0,
                    operator: str = "<") -> pd.DataFrame:
     """Alliance alerts per session, by OpenFIT's SRS rule.
@@ -66,12 +71,7 @@ def alliance_flags(sessions: pd.DataFrame, *, cutoff: float = 36.0, item_cutoff:
     2        NaN          37.5   <NA>   grey
     3       35.0          37.5   True    red
     """
-    func = "alliance_flags"
-    _check_number(cutoff, "cutoff", func)
-    _check_number(item_cutoff, "item_cutoff", func)
-    if operator not in ("<", "<="):
-        raise ParameterError(f"{func}: operator must be '<' or '<=', got {operator!r}.")
-    _require(sessions, KEY + ["session", "srs_total"], func)
+    require_frame(sessions, KEY + ["session", "srs_total"], "alliance_flags")
     # Positions, not labels, carry the order back: the index need not be unique.
     s = sessions.reset_index(drop=True).sort_values(KEY + ["session"], kind="stable")
     srs = s["srs_total"].astype(float)
@@ -96,6 +96,8 @@ def alliance_flags(sessions: pd.DataFrame, *, cutoff: float = 36.0, item_cutoff:
     return out
 
 
+@validate_params({"sessions": ["frame"], "max_session": [Interval(1, None, integral=True), None],
+                  "confidence": CONFIDENCE})
 def alliance_over_time(sessions: pd.DataFrame, *, by=None, max_session: int | None = None,
                        confidence: float = 0.95) -> pd.DataFrame:
     """Mean SRS total per session number (and group), with a t-based confidence interval.
@@ -114,9 +116,11 @@ def alliance_over_time(sessions: pd.DataFrame, *, by=None, max_session: int | No
     Returns
     -------
     DataFrame
-        A row per (group ×) session number: ``n`` (sessions with an SRS total), ``n_missing``,
-        ``srs_total_mean``, ``srs_total_sd``, ``ci_low``, ``ci_high``. Rows with small n are kept
-        (the interval is missing below n = 2); the disclosure layer suppresses them when shown.
+        A measure table (:mod:`evaluation.estimates`), a row per (group ×) session number: the
+        groups, ``session``, ``measure`` ("mean SRS total"), ``scale`` ("mean"), ``estimate``
+        (the mean), ``ci_low``, ``ci_high``, ``n`` (sessions with an SRS total), ``note``, then
+        ``n_missing`` and ``sd``. Rows with small n are kept (the interval is missing below
+        n = 2); the disclosure layer suppresses them when shown.
 
     Notes
     -----
@@ -126,21 +130,16 @@ def alliance_over_time(sessions: pd.DataFrame, *, by=None, max_session: int | No
     Examples
     --------
     >>> s = pd.DataFrame({"session": [1, 1, 1, 2], "srs_total": [36.0, 38.0, 40.0, None]})
-    >>> alliance_over_time(s).round(3)
-       session  n  n_missing  srs_total_mean  srs_total_sd  ci_low  ci_high
-    0        1  3          0            38.0           2.0  33.032   42.968
-    1        2  0          1             NaN           NaN     NaN      NaN
+    >>> alliance_over_time(s)[["session", "estimate", "ci_low", "ci_high", "n", "sd"]].round(3)
+       session  estimate  ci_low  ci_high  n   sd
+    0        1      38.0  33.032   42.968  3  2.0
+    1        2       NaN     NaN      NaN  0  NaN
     """
     func = "alliance_over_time"
-    groups = [] if by is None else [by] if isinstance(by, str) else list(by)
-    _require(sessions, ["session", "srs_total", *groups], func)
-    if not 0 < confidence < 1:
-        raise ParameterError(f"{func}: confidence must be between 0 and 1, got {confidence!r}.")
+    groups = name_list(by, "by", func)
+    require_frame(sessions, ["session", "srs_total", *groups], func)
     s = sessions
     if max_session is not None:
-        if not (isinstance(max_session, (int, np.integer)) and max_session >= 1):
-            raise ParameterError(f"{func}: max_session must be a whole number ≥ 1, got "
-                                 f"{max_session!r}.")
         s = s[s["session"] <= max_session]
     cells = s.groupby([*groups, "session"], dropna=False, sort=True)["srs_total"]
     out = cells.agg(n="count", srs_total_mean="mean", srs_total_sd="std")
@@ -149,9 +148,13 @@ def alliance_over_time(sessions: pd.DataFrame, *, by=None, max_session: int | No
     tcrit = stats.t.ppf(0.5 + confidence / 2, (out["n"] - 1).where(out["n"] > 1))
     out["ci_low"] = out["srs_total_mean"] - tcrit * se
     out["ci_high"] = out["srs_total_mean"] + tcrit * se
-    return out.reset_index()
+    out = out.reset_index().rename(columns={"srs_total_mean": "estimate", "srs_total_sd": "sd"})
+    out["measure"], out["scale"] = "mean SRS total", "mean"
+    return measure_table(out.to_dict("records"), keys=[*groups, "session"], extra=["n_missing", "sd"])
 
 
+@validate_params({"sessions": ["frame"], "changes": ["frame"],
+                  "early": [Interval(1, None, integral=True)], "confidence": CONFIDENCE})
 def early_alliance_and_outcome(sessions: pd.DataFrame, changes: pd.DataFrame, *, early: int = 3,
                                confidence: float = 0.95) -> pd.DataFrame:
     """Does an early alliance go with more ORS change? Regression and rank correlation.
@@ -170,8 +173,11 @@ def early_alliance_and_outcome(sessions: pd.DataFrame, changes: pd.DataFrame, *,
     Returns
     -------
     DataFrame
-        Tidy: ``model``, ``term``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``n``
-        (episodes), ``ci_method``. Rows: the OLS regression of ``change`` on
+        An estimate table (:mod:`evaluation.estimates`): ``outcome`` ("change"), ``method``
+        (the model), ``estimand`` (the term), ``scale`` ("coefficient (ORS points)" or
+        "correlation"), ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``n`` (episodes),
+        ``n_exposed`` (empty), ``note``, then ``model``, ``term`` and ``ci_method``. Rows: the
+        OLS regression of ``change`` on
         ``early_srs_mean`` and ``intake_ors`` (a row per term, intercept included), and
         Spearman's rho of ``early_srs_mean`` with ``change``. With fewer than 4 episodes the
         estimates are missing, and the regression's too when a predictor does not vary.
@@ -213,13 +219,9 @@ def early_alliance_and_outcome(sessions: pd.DataFrame, changes: pd.DataFrame, *,
     2      intake_ors      -0.3
     """
     func = "early_alliance_and_outcome"
-    if not (isinstance(early, (int, np.integer)) and early >= 1):
-        raise ParameterError(f"{func}: early must be a whole number of sessions ≥ 1, got "
-                             f"{early!r}.")
-    if not 0 < confidence < 1:
-        raise ParameterError(f"{func}: confidence must be between 0 and 1, got {confidence!r}.")
-    _require(sessions, KEY + ["session", "srs_total"], func)
-    _require(changes, KEY + ["change", "intake_ors", "last_ors_session"], func, "changes")
+    early = int(early)
+    require_frame(sessions, KEY + ["session", "srs_total"], func)
+    require_frame(changes, KEY + ["change", "intake_ors", "last_ors_session"], func, "changes")
     s = sessions.sort_values(KEY + ["session"], kind="stable")
     window = s[s.groupby(KEY).cumcount() < early].groupby(KEY)
     alliance = pd.DataFrame({"early_srs_mean": window["srs_total"].mean(),
@@ -234,15 +236,17 @@ def early_alliance_and_outcome(sessions: pd.DataFrame, changes: pd.DataFrame, *,
               "no SRS in the first sessions": int((has_change & ~has_srs).sum()),
               "last ORS not after the first sessions": int((has_change & has_srs & ~after).sum())}
     rows = _ols_rows(used, confidence) + [_spearman_row(used, confidence)]
-    out = pd.DataFrame(rows, columns=["model", "term", "estimate", "ci_low", "ci_high",
-                                      "p_value", "n", "ci_method"])
+    for row in rows:
+        row.update(outcome="change", method=row["model"], estimand=row["term"],
+                   scale="correlation" if row["model"] == SPEARMAN else "coefficient (ORS points)")
+    out = estimate_table(rows, extra=["model", "term", "ci_method"])
     out.attrs["episodes"] = counts
     out.attrs["early"] = early
     return out
 
 
 def _ols_rows(used: pd.DataFrame, confidence: float) -> list[dict]:
-    model = "OLS: change ~ early_srs_mean + intake_ors"
+    model = OLS_MODEL
     method = f"HC3 t {confidence:.0%}"
     terms = ["intercept", "early_srs_mean", "intake_ors"]
     n = len(used)
@@ -264,7 +268,7 @@ def _ols_rows(used: pd.DataFrame, confidence: float) -> list[dict]:
 
 def _spearman_row(used: pd.DataFrame, confidence: float) -> dict:
     n = len(used)
-    row = dict(model="Spearman correlation", term="early_srs_mean ~ change", estimate=np.nan,
+    row = dict(model=SPEARMAN, term="early_srs_mean ~ change", estimate=np.nan,
                ci_low=np.nan, ci_high=np.nan, p_value=np.nan, n=n,
                ci_method=f"Fisher z, Bonett-Wright SE {confidence:.0%}")
     # A constant column has no ranks to correlate.
@@ -283,10 +287,3 @@ def _flag(values, defined) -> pd.Series:
     flag = pd.Series(values).astype("boolean")
     flag[~pd.Series(defined).astype(bool).to_numpy()] = pd.NA
     return flag
-
-
-def _check_number(value, name: str, func: str) -> None:
-    if not (isinstance(value, (int, float, np.number)) and np.isfinite(value)):
-        raise ParameterError(f"{func}: {name} must be a number, got {value!r}.")
-
-

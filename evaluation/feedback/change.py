@@ -16,11 +16,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import ParameterError
-from evaluation.instruments.definition import OPERATORS
+from evaluation.constraints import Interval, Options, name_list, require_frame, validate_params
 from evaluation.describe.overview import proportion_ci
+from evaluation.errors import ParameterError
+from evaluation.estimates import measure_table
+from evaluation.instruments.definition import OPERATORS
 from evaluation.instruments.psychometrics import cronbach_alpha
-from evaluation.constraints import require_frame as _require
 
 KEY = ["person_id", "episode"]
 ORS_ITEMS = ["ors_1", "ors_2", "ors_3", "ors_4"]
@@ -29,8 +30,12 @@ SINGLE, NO_ORS = "single ORS", "no ORS"
 ALL_CATEGORIES = CATEGORIES + (SINGLE, NO_ORS)
 METHODS = ("fixed", "jacobson_truax")
 CUTOFF_OPERATORS = ("<", "<=")
+SHARE_MEASURE = "share of episodes"
+RELIABILITY = Interval(0, 1, closed="neither")
 
 
+@validate_params({"sd": [Interval(0, None, closed="neither")], "reliability": [RELIABILITY],
+                  "z": [Interval(0, None, closed="neither")]})
 def reliable_change_index(sd: float, reliability: float, z: float = 1.96) -> float:
     """The smallest change that is reliable: z · SD · sqrt(2 · (1 − r)).
 
@@ -66,14 +71,13 @@ def reliable_change_index(sd: float, reliability: float, z: float = 1.96) -> flo
     >>> round(reliable_change_index(7.0, 0.90), 4)
     6.1358
     """
-    if not (isinstance(sd, (int, float, np.number)) and np.isfinite(sd) and sd > 0):
-        raise ParameterError(f"reliable_change_index: sd must be a positive number, got {sd!r}.")
-    _check_reliability(reliability, "reliable_change_index")
-    if not z > 0:
-        raise ParameterError(f"reliable_change_index: z must be positive, got {z!r}.")
     return float(z * sd * math.sqrt(2 * (1 - reliability)))
 
 
+@validate_params({"sessions": ["frame"], "episodes": ["frame", None],
+                  "reliable_change": [Interval(0, None, closed="neither")],
+                  "method": [Options(METHODS)], "reliability": [RELIABILITY, None],
+                  "cutoff": [Interval()], "operator": [Options(CUTOFF_OPERATORS)]})
 def episode_change(sessions: pd.DataFrame, episodes: pd.DataFrame | None = None, *,
                    reliable_change: float = 5.0, method: str = "fixed",
                    reliability: float | None = None, cutoff: float = 25.0,
@@ -143,20 +147,10 @@ def episode_change(sessions: pd.DataFrame, episodes: pd.DataFrame | None = None,
     2         c        20.0      20.0     NaN    single ORS
     """
     func = "episode_change"
-    _check_choice(method, "method", METHODS, func)
-    _check_choice(operator, "operator", CUTOFF_OPERATORS, func)
-    if not (isinstance(reliable_change, (int, float, np.number)) and reliable_change > 0
-            and np.isfinite(reliable_change)):
-        raise ParameterError(f"{func}: reliable_change must be a positive number of ORS points, "
-                             f"got {reliable_change!r}.")
-    if not isinstance(cutoff, (int, float, np.number)) or not np.isfinite(cutoff):
-        raise ParameterError(f"{func}: cutoff must be a number, got {cutoff!r}.")
-    if reliability is not None:
-        if method != "jacobson_truax":
-            raise ParameterError(f"{func}: reliability= is used only by method='jacobson_truax'; "
-                                 f"method is {method!r}.")
-        _check_reliability(reliability, func)
-    _require(sessions, KEY + ["session", "ors_total"], func, "sessions")
+    if reliability is not None and method != "jacobson_truax":
+        raise ParameterError(f"{func}: reliability= is used only by method='jacobson_truax'; "
+                             f"method is {method!r}.")
+    require_frame(sessions, KEY + ["session", "ors_total"], func, "sessions")
 
     s = sessions.sort_values(KEY + ["session"], kind="stable")
     groups = s.groupby(KEY, sort=True)
@@ -201,6 +195,7 @@ def episode_change(sessions: pd.DataFrame, episodes: pd.DataFrame | None = None,
     return out
 
 
+@validate_params({"changes": ["frame"], "confidence": [Interval(0, 1, closed="neither")]})
 def category_shares(changes: pd.DataFrame, by=None, *, confidence: float = 0.95) -> pd.DataFrame:
     """Share of episodes in each change category, overall or per group, with Wilson CIs.
 
@@ -217,8 +212,11 @@ def category_shares(changes: pd.DataFrame, by=None, *, confidence: float = 0.95)
     Returns
     -------
     DataFrame
-        A row per (group ×) category: ``category``, ``count``, ``n``, ``denominator``,
-        ``share``, ``ci_low``, ``ci_high``. The four change categories share the denominator
+        A measure table (:mod:`evaluation.estimates`), a row per (group ×) category: the
+        groups, ``category``, ``measure`` ("share of episodes"), ``scale`` ("proportion"),
+        ``estimate`` (the share), ``ci_low``, ``ci_high``, ``n`` (its denominator), ``note``,
+        then ``count`` (its numerator) and ``denominator`` (what ``n`` counts). The four
+        change categories share the denominator
         "episodes with a change" (two ORS or more); ``single ORS`` and ``no ORS`` are counted
         against "all episodes", so they are visible without diluting the others.
 
@@ -232,18 +230,18 @@ def category_shares(changes: pd.DataFrame, by=None, *, confidence: float = 0.95)
     --------
     >>> ch = pd.DataFrame({"category": ["recovered", "recovered", "deteriorated",
     ...                                 "no reliable change", "single ORS"]})
-    >>> category_shares(ch)[["category", "count", "n", "share"]]
-                 category  count  n  share
-    0           recovered      2  4   0.50
-    1   reliably improved      0  4   0.00
-    2  no reliable change      1  4   0.25
-    3        deteriorated      1  4   0.25
-    4          single ORS      1  5   0.20
-    5              no ORS      0  5   0.00
+    >>> category_shares(ch)[["category", "count", "n", "estimate"]]
+                 category  count  n  estimate
+    0           recovered      2  4      0.50
+    1   reliably improved      0  4      0.00
+    2  no reliable change      1  4      0.25
+    3        deteriorated      1  4      0.25
+    4          single ORS      1  5      0.20
+    5              no ORS      0  5      0.00
     """
     func = "category_shares"
-    groups = [] if by is None else [by] if isinstance(by, str) else list(by)
-    _require(changes, ["category", *groups], func, "changes")
+    groups = name_list(by, "by", func)
+    require_frame(changes, ["category", *groups], func, "changes")
     unknown = sorted(set(changes["category"].dropna()) - set(ALL_CATEGORIES))
     if unknown:
         raise ParameterError(f"{func}: column 'category' holds {unknown}, not categories of "
@@ -260,11 +258,26 @@ def category_shares(changes: pd.DataFrame, by=None, *, confidence: float = 0.95)
             rows.append({**dict(zip(groups, keys)), "category": cat,
                          "count": int(counts.get(cat, 0)), "n": n, "denominator": denominator})
     out = pd.DataFrame(rows)
-    out["share"] = (out["count"] / out["n"].where(out["n"] > 0)).round(9)
+    out["estimate"] = (out["count"] / out["n"].where(out["n"] > 0)).round(9)
     out["ci_low"], out["ci_high"] = proportion_ci(out["count"], out["n"], confidence=confidence)
-    return out
+    out["measure"], out["scale"] = SHARE_MEASURE, "proportion"
+    return measure_table(out.to_dict("records"), keys=[*groups, "category"],
+                         extra=["count", "denominator"])
 
 
+def rule_text(changes: pd.DataFrame) -> str:
+    """The reliable-change rule and clinical range :func:`episode_change` used, in one sentence
+    (Markdown), from its ``attrs``.
+
+    >>> s = pd.DataFrame({"person_id": ["a", "a"], "episode": 1, "session": [1, 2],
+    ...                   "ors_total": [18.0, 26.0]})
+    >>> rule_text(episode_change(s))
+    'Reliable change: **5.00 ORS points** (fixed). Clinical range: ORS < 25.'
+    """
+    rule, cut = changes.attrs["reliable_change"], changes.attrs["clinical_cutoff"]
+    data = f"; r = {rule['r']:.3f}, SD of intake = {rule['sd']:.2f}" if rule.get("r") else ""
+    return (f"Reliable change: **{rule['value']:.2f} ORS points** ({rule['method']}{data}). "
+            f"Clinical range: ORS {cut['operator']} {cut['value']:g}.")
 def _rule(s: pd.DataFrame, out: pd.DataFrame, method: str, reliable_change: float,
           reliability: float | None) -> dict:
     if method == "fixed":
@@ -280,7 +293,7 @@ def _rule(s: pd.DataFrame, out: pd.DataFrame, method: str, reliable_change: floa
                              "Jacobson–Truax RCI is undefined; use method='fixed'.")
     source = "given"
     if reliability is None:
-        _require(s, ORS_ITEMS, "episode_change", "sessions (for the data's own alpha)")
+        require_frame(s, ORS_ITEMS, "episode_change", "sessions (for the data's own alpha)")
         first = s[s["ors_total"].notna()].groupby(KEY, sort=True).head(1)
         if "ors_items_imputed" in first.columns:
             first = first[~first["ors_items_imputed"].fillna(False).astype(bool)]
@@ -298,7 +311,7 @@ def _rule(s: pd.DataFrame, out: pd.DataFrame, method: str, reliable_change: floa
 def _dropout(index: pd.MultiIndex, episodes: pd.DataFrame | None, func: str):
     if episodes is None:
         return None, pd.array([pd.NA] * len(index), dtype="boolean")
-    _require(episodes, KEY + ["end_reason"], func, "episodes")
+    require_frame(episodes, KEY + ["end_reason"], func, "episodes")
     reason = episodes.drop_duplicates(KEY).set_index(KEY)["end_reason"].reindex(index)
     dropout = pd.Series(reason == "dropout", index=index).astype("boolean")
     dropout[reason.isna()] = pd.NA
@@ -310,14 +323,3 @@ def _flag(values, defined) -> pd.Series:
     flag[~pd.Series(defined).astype(bool)] = pd.NA
     return flag
 
-
-
-def _check_choice(value, name: str, choices, func: str) -> None:
-    if value not in choices:
-        raise ParameterError(f"{func}: {name} must be one of {list(choices)}, got {value!r}.")
-
-
-def _check_reliability(r, func: str) -> None:
-    if not (isinstance(r, (int, float, np.number)) and 0 < r < 1):
-        raise ParameterError(f"{func}: reliability must be a number strictly between 0 and 1, "
-                             f"got {r!r}.")

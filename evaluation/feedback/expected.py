@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from evaluation.constraints import Interval, Options, check_param, require_frame
 from evaluation.errors import ParameterError
-from evaluation.feedback.growth import _fit_mixed
+from evaluation.estimates import estimate_row, estimate_table
+from evaluation.feedback.mixed import fit_mixed
 from evaluation.feedback.sessions import sample_clients
-from evaluation.constraints import require_frame
 
 LABEL = "locally derived"
 METHODS = ("mixed", "percentile")
@@ -70,7 +72,9 @@ class ExpectedResponse:
     n_clients_, n_sessions_ : int
         Client episodes and post-intake sessions the curves rest on.
     fixed_effects_ : DataFrame or None
-        ``"mixed"``: the ETR model's coefficients (``term``, ``estimate``, ``se``).
+        ``"mixed"``: the ETR model's coefficients as an estimate table
+        (:mod:`evaluation.estimates`; Wald 95 % intervals, ``n`` client episodes), with
+        ``term``, ``se`` and ``label`` after the contract's columns.
     sampled_, converged_, notes_
         As in :class:`evaluation.feedback.growth.GrowthModel` (``"mixed"`` only; else
         no sample and True).
@@ -202,9 +206,7 @@ class ExpectedResponse:
 
     # -- steps ---------------------------------------------------------------------------------
     def _check(self, func: str) -> None:
-        if self.method not in METHODS:
-            raise ParameterError(f"{func}: method must be one of {list(METHODS)}, got "
-                                 f"{self.method!r}.")
+        check_param(func, "method", self.method, [Options(METHODS)])
         try:
             lo, mid = (float(b) for b in self.band)
         except (TypeError, ValueError):
@@ -213,25 +215,18 @@ class ExpectedResponse:
         if not 0 < lo < mid < 1:
             raise ParameterError(f"{func}: band must satisfy 0 < lower < target < 1, got "
                                  f"{self.band!r}.")
-        rc = self.reliable_change
-        if not (isinstance(rc, (int, float, np.number)) and rc > 0):
-            raise ParameterError(f"{func}: reliable_change must be a positive number of ORS "
-                                 f"points, got {self.reliable_change!r}.")
-        if self.max_clients is not None and not (isinstance(self.max_clients, (int, np.integer))
-                                                 and self.max_clients >= 2):
-            raise ParameterError(f"{func}: max_clients must be a whole number of at least 2 or "
-                                 f"None, got {self.max_clients!r}.")
-        if not (isinstance(self.min_count, (int, np.integer)) and self.min_count >= 1):
-            raise ParameterError(f"{func}: min_count must be a whole number of at least 1, got "
-                                 f"{self.min_count!r}.")
+        check_param(func, "reliable_change", self.reliable_change,
+                    [Interval(0, None, closed="neither")])
+        check_param(func, "max_clients", self.max_clients, [Interval(2, None, integral=True), None])
+        check_param(func, "min_count", self.min_count, [Interval(1, None, integral=True)])
 
     def _mixed_curves(self, post: pd.DataFrame, levels, sessions) -> np.ndarray:
         data = pd.DataFrame({"y": post["ors_total"].to_numpy(), "g": post["client"].to_numpy(),
                              "t": np.log(post["session"].to_numpy(dtype=float)),
                              "i": post["intake_ors"].to_numpy()})
-        data, self.sampled_, note, _ = sample_clients(data, self.max_clients, group="g",
-                                                      seed=self.seed)
-        fit, _, notes = _fit_mixed("y ~ t * i", data, True)
+        max_clients = None if self.max_clients is None else int(self.max_clients)
+        data, self.sampled_, note, _ = sample_clients(data, max_clients, group="g", seed=self.seed)
+        fit, _, notes = fit_mixed("y ~ t * i", data, True)
         self.notes_ = ([note] if note else []) + notes
         self.converged_ = bool(fit is not None and fit.converged)
         if fit is None:
@@ -240,9 +235,7 @@ class ExpectedResponse:
         fe = fit.fe_params
         terms = ["Intercept", "t", "i", "t:i"]
         self._beta = tuple(float(fe[k]) for k in terms)
-        self.fixed_effects_ = pd.DataFrame({
-            "term": ["Intercept", "log_session", "intake_ors", "intake_ors:log_session"],
-            "estimate": self._beta, "se": [float(fit.bse_fe[k]) for k in terms], "label": LABEL})
+        self.fixed_effects_ = _coefficients(fit, terms, int(data["g"].nunique()), self.notes_)
         t = np.log(sessions)[None, :]
         lv = levels[:, None].astype(float)
         b0, b1, b2, b3 = self._beta
@@ -330,6 +323,22 @@ def alerts(frame: pd.DataFrame, expected) -> pd.DataFrame:
 
 
 # helpers ----------------------------------------------------------------------------------------
+
+def _coefficients(fit, terms, n_clients: int, notes) -> pd.DataFrame:
+    """The ETR model's fixed effects as an estimate table (Wald 95 % intervals)."""
+    names = ["Intercept", "log_session", "intake_ors", "intake_ors:log_session"]
+    z = stats.norm.ppf(0.975)
+    rows = []
+    for term, name in zip(terms, names):
+        est, se = float(fit.fe_params[term]), float(fit.bse_fe[term])
+        rows.append(estimate_row(
+            outcome="ors_total", method="mixed model (REML)", estimand="expected response",
+            scale="coefficient (ORS points)", estimate=est, ci_low=est - z * se,
+            ci_high=est + z * se, p_value=float(2 * stats.norm.sf(abs(est / se))) if se > 0
+            else np.nan, n=n_clients, note="; ".join(notes) + (f"; {LABEL}" if notes else LABEL),
+            term=name, se=se, label=LABEL))
+    return estimate_table(rows)
+
 
 def _post_intake(frame: pd.DataFrame, func: str) -> pd.DataFrame:
     need = ["client", "session", "ors_total", "intake_ors"]

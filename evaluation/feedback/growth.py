@@ -9,20 +9,21 @@ fits it with statsmodels ``MixedLM`` (REML, the estimator of R's ``lme4::lmer``)
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 from scipy import stats
 
+from evaluation.constraints import Interval, Options, check_param
 from evaluation.errors import ParameterError
+from evaluation.estimates import estimate_row, estimate_table
+from evaluation.feedback.mixed import fit_mixed, random_effects_table
 from evaluation.feedback.sessions import sample_clients
-from evaluation.estimates import warning_notes
 
-COLUMNS = ["term", "role", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "n_clients",
-           "scale", "estimand", "note"]
+EXTRA_COLUMNS = ["term", "role", "se", "n_sessions"]
+"""The fixed-effects table's columns after the contract's (an estimate table)."""
+METHOD = "mixed model (REML)"
 INSTITUTION_EFFECTS = ("fixed", None)
 
 
@@ -57,15 +58,18 @@ class GrowthModel:
         Fit on a random sample of this many client episodes, stratified by exposure.
     seed : int
         Seed of that sample.
-    alpha : float
-        1 − confidence level of the intervals.
+    confidence : float
+        Level of the intervals (default 0.95).
 
     Attributes
     ----------
     fixed_effects_ : DataFrame
-        A row per fixed-effect term: ``term``, ``role`` (the key row has role
-        ``"exposure × time"``), ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value``,
-        ``n`` (sessions), ``n_clients``, ``scale``, ``estimand`` and ``note``.
+        An estimate table (:mod:`evaluation.estimates`), a row per fixed-effect term:
+        ``outcome``, ``method`` (``"mixed model (REML)"``), ``estimand``, ``scale``
+        (``"coefficient (ORS points)"``; ``"slope difference (…)"`` for the exposure × time
+        term), ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``n`` (client episodes),
+        ``n_exposed`` (exposed client episodes), ``note``, then ``term``, ``role`` (the key row
+        has role ``"exposure × time"``), ``se`` and ``n_sessions``.
     interaction_ : pandas.Series or None
         The exposure × time row of ``fixed_effects_``.
     random_effects_ : DataFrame
@@ -168,12 +172,12 @@ class GrowthModel:
                  group: str = "client", random_slopes: bool = True,
                  institution_effects: str | None = "fixed", institution: str = "institution",
                  covariates_by_time: bool = True, by_dropout: bool = False,
-                 max_clients: int | None = None, seed: int = 0, alpha: float = 0.05):
+                 max_clients: int | None = None, seed: int = 0, confidence: float = 0.95):
         self.outcome, self.exposure, self.covariates = outcome, exposure, covariates
         self.time, self.group, self.random_slopes = time, group, random_slopes
         self.institution_effects, self.institution = institution_effects, institution
         self.covariates_by_time, self.by_dropout = covariates_by_time, by_dropout
-        self.max_clients, self.seed, self.alpha = max_clients, seed, alpha
+        self.max_clients, self.seed, self.confidence = max_clients, seed, confidence
 
     def fit(self, frame: pd.DataFrame) -> "GrowthModel":
         """Fit to a per-session frame (:func:`evaluation.feedback.sessions.session_frame`)."""
@@ -185,33 +189,28 @@ class GrowthModel:
 
         fixed = self._formula(data, names)
         notes = list(self.notes_)
-        fit, slopes, fit_notes = _fit_mixed(fixed, data, self.random_slopes)
+        fit, slopes, fit_notes = fit_mixed(fixed, data, self.random_slopes)
         notes += fit_notes
         self.converged_ = bool(fit is not None and fit.converged)
         self.formula_ = _rename(fixed, names)
         self.notes_ = notes
-        self.random_effects_ = _random_effects(fit, slopes, self.time)
-        self.fixed_effects_ = self._table(fit, names, notes)
+        self.random_effects_ = random_effects_table(fit, slopes, self.time)
+        n_exposed = int(data.groupby("g")["e"].first().sum()) if "e" in data else None
+        self.fixed_effects_ = self._table(fit, names, notes, n_exposed)
         key = self.fixed_effects_["role"] == "exposure × time"
         self.interaction_ = self.fixed_effects_[key].iloc[0] if key.any() else None
         return self
 
     # -- steps ---------------------------------------------------------------------------------
     def _check_parameters(self, func: str) -> None:
-        if self.institution_effects not in INSTITUTION_EFFECTS:
-            raise ParameterError(f"{func}: institution_effects must be 'fixed' or None, got "
-                                 f"{self.institution_effects!r}.")
-        if self.max_clients is not None and not (isinstance(self.max_clients, (int, np.integer))
-                                                 and self.max_clients >= 2):
-            raise ParameterError(f"{func}: max_clients must be a whole number of at least 2 or "
-                                 f"None, got {self.max_clients!r}.")
-        if not 0 < self.alpha < 1:
-            raise ParameterError(f"{func}: alpha must be between 0 and 1, got {self.alpha!r}.")
+        check_param(func, "institution_effects", self.institution_effects,
+                    [Options({"fixed"}), None])
+        check_param(func, "max_clients", self.max_clients, [Interval(2, None, integral=True), None])
+        check_param(func, "confidence", self.confidence, [Interval(0, 1, closed="neither")])
 
     def _data(self, frame: pd.DataFrame, func: str):
         """Rows with every column used, renamed to formula-safe names; left-out counts."""
-        if not isinstance(frame, pd.DataFrame):
-            raise ParameterError(f"{func}: frame must be a DataFrame, got {type(frame).__name__}.")
+        check_param(func, "frame", frame, ["frame"])
         covariates = self.covariates
         covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
         roles = {"y": self.outcome, "t": self.time, "g": self.group}
@@ -268,8 +267,9 @@ class GrowthModel:
         return data.reset_index(drop=True), roles
 
     def _sample(self, data: pd.DataFrame) -> pd.DataFrame:
+        max_clients = None if self.max_clients is None else int(self.max_clients)
         data, self.sampled_, note, gone = sample_clients(
-            data, self.max_clients, group="g", by="e" if "e" in data else None, seed=self.seed,
+            data, max_clients, group="g", by="e" if "e" in data else None, seed=self.seed,
             name=self.exposure)
         if note:
             self.left_out_["not in the client sample (max_clients)"] = gone
@@ -289,32 +289,32 @@ class GrowthModel:
             terms += ["d", "t:d"]
         return "y ~ " + " + ".join(terms)
 
-    def _table(self, fit, names: dict, notes: list) -> pd.DataFrame:
-        scale = "ORS points" if self.outcome == "ors_total" else f"{self.outcome} units"
-        note = "; ".join(notes)
+    def _table(self, fit, names: dict, notes: list, n_exposed) -> pd.DataFrame:
+        unit = "ORS points" if self.outcome == "ors_total" else f"{self.outcome} units"
+        common = dict(outcome=self.outcome, method=METHOD, n=self.n_clients_, n_exposed=n_exposed,
+                      note="; ".join(notes), n_sessions=self.n_)
         if fit is None:
-            return pd.DataFrame([{"term": f"{self.exposure}:{self.time}",
-                                  "role": "exposure × time",
-                                  "estimate": np.nan, "se": np.nan, "ci_low": np.nan,
-                                  "ci_high": np.nan, "p_value": np.nan, "n": self.n_,
-                                  "n_clients": self.n_clients_, "scale": scale, "estimand": "",
-                                  "note": note}], columns=COLUMNS)
-        z = stats.norm.ppf(1 - self.alpha / 2)
+            return estimate_table([estimate_row(
+                estimand=self._estimand(), scale=f"slope difference ({unit})", estimate=np.nan,
+                term=f"{self.exposure}:{self.time}", role="exposure × time", se=np.nan,
+                **common)], extra=EXTRA_COLUMNS)
+        z = stats.norm.ppf(0.5 + self.confidence / 2)
         rows = []
         for term, est in fit.fe_params.items():
             se = float(fit.bse_fe[term])
             role = _role(term)
-            estimand = ""
-            if role == "exposure × time":
-                estimand = (f"difference in change per unit of {self.time}, {self.exposure} 1 vs "
-                            f"0, conditional on the covariates")
-            rows.append({"term": _rename_term(term, names), "role": role,
-                         "estimate": float(est), "se": se, "ci_low": est - z * se,
-                         "ci_high": est + z * se,
-                         "p_value": float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan,
-                         "n": self.n_, "n_clients": self.n_clients_, "scale": scale,
-                         "estimand": estimand, "note": note})
-        return pd.DataFrame(rows, columns=COLUMNS)
+            key = role == "exposure × time"
+            rows.append(estimate_row(
+                estimand=self._estimand() if key else "fixed effect",
+                scale=f"slope difference ({unit})" if key else f"coefficient ({unit})",
+                estimate=float(est), ci_low=est - z * se, ci_high=est + z * se,
+                p_value=float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan,
+                term=_rename_term(term, names), role=role, se=se, **common))
+        return estimate_table(rows, extra=EXTRA_COLUMNS)
+
+    def _estimand(self) -> str:
+        return (f"difference in change per unit of {self.time}, {self.exposure} 1 vs 0, "
+                f"conditional on the covariates")
 
 
 def growth_model(frame: pd.DataFrame, *, exposure: str | None = "has_ip",
@@ -344,57 +344,6 @@ def growth_model(frame: pd.DataFrame, *, exposure: str | None = "has_ip",
 
 
 # helpers ----------------------------------------------------------------------------------------
-
-def _fit_mixed(formula: str, data: pd.DataFrame, random_slopes: bool):
-    """(fit or None, whether it has random slopes, notes). Never raises on a numerical failure."""
-    from threadpoolctl import threadpool_limits
-    notes = []
-    attempts = [True, False] if random_slopes else [False]
-    for slopes in attempts:
-        with warnings.catch_warnings(record=True) as caught, \
-                threadpool_limits(limits=1, user_api="blas"):
-            # One BLAS thread: the matrices are small per client, and a second thread only
-            # competes with other work on a shared machine.
-            warnings.simplefilter("always")
-            try:
-                fit = smf.mixedlm(formula, data, groups=data["g"],
-                                  re_formula="~t" if slopes else "~1").fit(reml=True)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                notes.append(f"{'random-slope' if slopes else 'random-intercept'} model failed "
-                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:80]})")
-                continue
-        if random_slopes and not slopes:
-            notes.append("random intercept only")
-        cov = np.atleast_2d(np.asarray(fit.cov_re, dtype=float))
-        small = 1e-6 * max(float(fit.scale), 1e-300)
-        if np.any(np.diag(cov) < small) or np.linalg.eigvalsh(cov)[0] < small:
-            # lme4 says "boundary (singular) fit"; the optimiser's own warnings about the
-            # singular covariance say the same less plainly, so one sentence replaces them.
-            notes.append("boundary (singular) fit: a random-effect variance is estimated at zero "
-                         "or the intercept and slope are perfectly correlated")
-        else:
-            notes += warning_notes(caught)
-        if not fit.converged:
-            notes.append("the optimiser did not converge: treat the estimates with caution")
-        return fit, slopes, notes
-    notes.append("no model could be fitted")
-    return None, False, notes
-
-
-def _random_effects(fit, slopes: bool, time: str) -> pd.DataFrame:
-    names = ["client intercept", f"client slope ({time})", "intercept–slope covariance",
-             "residual"]
-    if fit is None:
-        var = [np.nan] * 4
-    else:
-        cov = np.atleast_2d(np.asarray(fit.cov_re, dtype=float))
-        var = [cov[0, 0], cov[1, 1] if slopes else np.nan, cov[0, 1] if slopes else np.nan,
-               float(fit.scale)]
-    sd = [np.sqrt(v) if i != 2 and np.isfinite(v) else np.nan for i, v in enumerate(var)]
-    corr = [np.nan, np.nan, var[2] / (sd[0] * sd[1]) if slopes and sd[0] and sd[1] else np.nan,
-            np.nan]
-    return pd.DataFrame({"component": names, "variance": var, "sd": sd, "correlation": corr})
-
 
 def _role(term: str) -> str:
     parts = term.split(":")

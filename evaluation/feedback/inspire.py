@@ -12,11 +12,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.errors import ParameterError
+from evaluation.constraints import (Interval, InstanceOf, check_param, name_list, require_frame,
+                                    validate_params)
+from evaluation.describe.overview import instrument_reliability, sources_with_instrument
+from evaluation.errors import ContractError, ParameterError
+from evaluation.estimates import (as_measure_table, check_measure_table, estimate_row,
+                                  estimate_table, measure_row, measure_table)
+from evaluation.feedback.ip_contrasts import first_per_person
 
 SCORES = {"inspire_support": "Support (important items)",
           "inspire_relationship": "Relationship",
           "inspire_brief_score": "Brief INSPIRE"}
+INSTRUMENTS = ("inspire", "inspire_brief")
+CONFIDENCE = [Interval(0, 1, closed="neither")]
+SCORE_SCALE = "mean (score 0–100)"
 
 
 def inspire_scores(study, *, exposure: str | None = None) -> pd.DataFrame:
@@ -24,21 +33,19 @@ def inspire_scores(study, *, exposure: str | None = None) -> pd.DataFrame:
     status) and ``measure`` / ``score`` (0–100), from every source that carries INSPIRE or
     Brief INSPIRE.
 
-    Raises ParameterError when the study has no INSPIRE source.
+    Raises ParameterError when the study has no INSPIRE source (:func:`has_inspire` asks).
     """
-    from evaluation.describe.overview import sources_with_instrument
     exposure = exposure or (study.manifest.exposure or {}).get("column")
     frames = []
-    for instrument in ("inspire", "inspire_brief"):
-        for source in sources_with_instrument(study, instrument):
-            table = study.table(source)
-            present = [c for c in SCORES if c in table.columns]
-            keep = [c for c in (study.manifest.id_column, study.institution_column, "year")
-                    if c in table.columns]
-            long = table[keep + present].melt(id_vars=keep, value_vars=present,
-                                              var_name="measure", value_name="score")
-            long["source"] = source
-            frames.append(long)
+    for source in inspire_sources(study):
+        table = study.table(source)
+        present = [c for c in SCORES if c in table.columns]
+        keep = [c for c in (study.manifest.id_column, study.institution_column, "year")
+                if c in table.columns]
+        long = table[keep + present].melt(id_vars=keep, value_vars=present,
+                                          var_name="measure", value_name="score")
+        long["source"] = source
+        frames.append(long)
     if not frames:
         raise ParameterError(f"Study {study.name!r} has no source with the instrument inspire "
                              f"or inspire_brief (under `instrument:` in study.yaml).")
@@ -52,8 +59,27 @@ def inspire_scores(study, *, exposure: str | None = None) -> pd.DataFrame:
     return scores
 
 
+def inspire_sources(study) -> list[str]:
+    """The study's sources that carry INSPIRE or Brief INSPIRE, in instrument order."""
+    return [source for instrument in INSTRUMENTS
+            for source in sources_with_instrument(study, instrument)]
+
+
+def has_inspire(study) -> bool:
+    """Whether the study has a source with INSPIRE or Brief INSPIRE."""
+    return bool(inspire_sources(study))
+
+
+@validate_params({"scores": ["frame"], "confidence": CONFIDENCE})
 def score_means(scores: pd.DataFrame, *, by=None, confidence: float = 0.95) -> pd.DataFrame:
     """Mean score per measure (and ``by`` groups) with a t-based CI, SD and n.
+
+    Returns
+    -------
+    DataFrame
+        A measure table (:mod:`evaluation.estimates`): the ``by`` groups, ``measure`` (the
+        INSPIRE score), ``scale`` ("mean (score 0–100)"), ``estimate``, ``ci_low``,
+        ``ci_high``, ``n``, ``note``, then ``sd``.
 
     Examples
     --------
@@ -62,13 +88,9 @@ def score_means(scores: pd.DataFrame, *, by=None, confidence: float = 0.95) -> p
             measure  estimate  n
     0  Relationship      65.0  4
     """
-    if not 0 < confidence < 1:
-        raise ParameterError(f"confidence must lie between 0 and 1; got {confidence!r}.")
-    by = [by] if isinstance(by, str) else list(by or [])
-    missing = [c for c in ["measure", "score", *by] if c not in scores.columns]
-    if missing:
-        raise ParameterError(f"score_means: column(s) {missing} not in the data; it has "
-                             f"{list(scores.columns)}.")
+    by = name_list(by, "by", "score_means")
+    require_frame(scores, ["measure", "score", *by], "score_means", "scores",
+                  hint=f"they are not in the data; it has {list(scores.columns)}.")
     rows = []
     for key, g in scores.dropna(subset=["score"]).groupby(["measure", *by], sort=True,
                                                            dropna=False, observed=True):
@@ -77,16 +99,28 @@ def score_means(scores: pd.DataFrame, *, by=None, confidence: float = 0.95) -> p
         n, mean = len(x), float(np.mean(x))
         sd = float(np.std(x, ddof=1)) if n > 1 else np.nan
         half = (stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else np.nan
-        rows.append({**dict(zip(["measure", *by], key)), "estimate": mean,
-                     "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n})
-    return pd.DataFrame(rows, columns=["measure", *by, "estimate", "ci_low", "ci_high", "sd", "n"])
+        keys = dict(zip(["measure", *by], key))
+        rows.append({**measure_row(**keys, scale=SCORE_SCALE, estimate=mean, ci_low=mean - half,
+                                   ci_high=mean + half, n=n), "sd": sd})
+    return measure_table(rows, keys=by, extra=["sd"])
 
 
+@validate_params({"scores": ["frame"], "group": [str], "confidence": CONFIDENCE})
 def difference_by_group(scores: pd.DataFrame, *, group: str, confidence: float = 0.95) -> pd.DataFrame:
     """Per measure, the difference in mean score between the two levels of ``group`` (1 − 0,
     or second − first in sort order) with a Welch CI and p-value: the crude contrast. Adjusted
     contrasts by IP status go through :mod:`evaluation.association` (see
-    :func:`evaluation.feedback.ip_contrasts.adjusted_by_ip`)."""
+    :func:`evaluation.feedback.ip_contrasts.compare_by_ip`).
+
+    Returns
+    -------
+    DataFrame
+        An estimate table (:mod:`evaluation.estimates`): ``outcome`` (the INSPIRE score),
+        ``method`` ("Welch t"), ``estimand`` ("unadjusted"), ``scale``, ``estimate``,
+        ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_exposed`` (people in the second
+        level), ``note``, then ``contrast``.
+    """
+    require_frame(scores, ["measure", "score", group], "difference_by_group", "scores")
     rows = []
     for measure, g in scores.dropna(subset=["score", group]).groupby("measure", sort=True):
         levels = sorted(g[group].unique())
@@ -98,26 +132,51 @@ def difference_by_group(scores: pd.DataFrame, *, group: str, confidence: float =
             continue
         test = stats.ttest_ind(a, b, equal_var=False)
         ci = test.confidence_interval(confidence)
-        rows.append({"measure": measure, "contrast": f"{group}={levels[1]} − {group}={levels[0]}",
-                     "estimate": float(a.mean() - b.mean()), "ci_low": float(ci.low),
-                     "ci_high": float(ci.high), "p_value": float(test.pvalue),
-                     "n": len(a) + len(b), "n_exposed": len(a)})
-    return pd.DataFrame(rows, columns=["measure", "contrast", "estimate", "ci_low", "ci_high",
-                                       "p_value", "n", "n_exposed"])
+        rows.append(estimate_row(
+            outcome=measure, method="Welch t", estimand="unadjusted",
+            scale="mean difference (score 0–100)", estimate=float(a.mean() - b.mean()),
+            ci_low=float(ci.low), ci_high=float(ci.high), p_value=float(test.pvalue),
+            n=len(a) + len(b), n_exposed=len(a),
+            contrast=f"{group}={levels[1]} − {group}={levels[0]}"))
+    return estimate_table(rows, extra=["contrast"])
 
 
 def inspire_reliability(study, *, seed: int = 2026, n_boot: int = 200) -> pd.DataFrame:
     """Cronbach's alpha and McDonald's omega, with CIs and n, of the INSPIRE scales (the
     study's reliability table restricted to INSPIRE sources). Support counts only important
     items per person, so its reliability is that of the Relationship and Brief scales only
-    (a person-specific item set has no single alpha)."""
-    from evaluation.describe.overview import instrument_reliability, sources_with_instrument
+    (a person-specific item set has no single alpha).
+
+    Returns
+    -------
+    DataFrame
+        A measure table (:mod:`evaluation.estimates`), keys ``source`` and ``score`` (the
+        scored column), ``measure`` (``cronbach_alpha``, ``omega_total``), ``scale``
+        ("reliability"), ``estimate``, ``ci_low``, ``ci_high``, ``n``, ``note``, then the
+        reliability table's other columns (``k``, ``method``).
+    """
+    check_param("inspire_reliability", "n_boot", n_boot, [Interval(1, None, integral=True)])
+    check_param("inspire_reliability", "seed", seed, [InstanceOf(int, np.integer)])
     table = instrument_reliability(study, seed=seed, n_boot=n_boot)
-    sources = set(sources_with_instrument(study, "inspire")) | set(
-        sources_with_instrument(study, "inspire_brief"))
     if table.empty:
+        return measure_table([], keys=["source", "score"])
+    table = table[table["source"].isin(set(inspire_sources(study)))].reset_index(drop=True)
+    return reliability_measures(table)
+
+
+def reliability_measures(table: pd.DataFrame) -> pd.DataFrame:
+    """A reliability table (a row per source × score × coefficient) as a measure table: kept
+    as it is when it already is one, else its ``scale`` column (the scored column) becomes
+    ``score`` and ``scale`` says "reliability"."""
+    try:
+        check_measure_table(table)
         return table
-    return table[table["source"].isin(sources)].reset_index(drop=True)
+    except ContractError:
+        pass
+    out = table.rename(columns={"scale": "score"}).assign(scale="reliability")
+    if "method" in out.columns and "note" not in out.columns:
+        out["note"] = out["method"].where(out["method"].astype(str).str.startswith("not estimated"), "")
+    return as_measure_table(out, keys=[c for c in ("source", "score") if c in out.columns])
 
 
 def first_year_scores(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
@@ -134,7 +193,6 @@ def first_year_scores(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
     0         a          60.0
     1         b          50.0
     """
-    from evaluation.feedback.ip_contrasts import first_per_person
     wide = scores.pivot_table(index=[id_column, "year"], columns="measure", values="score")
     wide = wide.reset_index()
     wide.columns = [str(c) for c in wide.columns]

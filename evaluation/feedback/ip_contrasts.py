@@ -12,9 +12,49 @@ import pandas as pd
 
 from evaluation.association.analysis import COLUMNS, evaluate_frames
 from evaluation.association.frame import outcome_frame
+from evaluation.constraints import require_frame
 from evaluation.errors import ParameterError
+from evaluation.estimates import as_estimate_table
 
 DEFAULT_METHODS = ("crude", "adjusted", "aipw")
+SHOWN_COLUMNS = ["outcome", "method", "scale", "estimate", "ci_low", "ci_high", "p_value",
+                 "p_adjusted", "n", "n_exposed", "e_value"]
+"""The columns of :func:`compare_by_ip`'s estimates that the feedback report shows."""
+INSPIRE_SHOWN_COLUMNS = ["outcome", "method", "scale", "estimate", "ci_low", "ci_high",
+                         "p_adjusted", "n", "n_exposed"]
+"""The columns shown of the INSPIRE contrasts (no E-values: scores with no clinical threshold)."""
+
+
+def shown_contrasts(estimates: pd.DataFrame, columns=SHOWN_COLUMNS) -> pd.DataFrame:
+    """The columns of an estimate table a report shows (those present, in ``columns``' order).
+
+    >>> t = pd.DataFrame({"outcome": ["x"], "estimate": [1.0], "se": [0.1], "n": [40]})
+    >>> list(shown_contrasts(t).columns)
+    ['outcome', 'estimate', 'n']
+    """
+    return estimates[[c for c in columns if c in estimates.columns]]
+
+
+def first_episode_outcomes(changes: pd.DataFrame, id_column: str):
+    """The first episode with a change of each person, and the FIT outcomes to compare by IP.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        One row per person (the first episode in episode order among those with a change),
+        ``reliable_improvement`` and ``dropout`` as 0/1 floats; and the outcomes for
+        :func:`compare_by_ip`: ``change`` (continuous), ``reliable_improvement`` (binary) and,
+        when any episode's end reason is known, ``dropout`` (binary, lower is better).
+    """
+    require_frame(changes, [id_column, "episode", "change", "reliable_improvement", "dropout"],
+                  "first_episode_outcomes", "changes")
+    first = first_per_person(changes.dropna(subset=["change"]), id_column, ["episode"])
+    first["reliable_improvement"] = first["reliable_improvement"].astype(float)
+    outcomes = {"change": "continuous", "reliable_improvement": "binary"}
+    if first["dropout"].notna().any():
+        first["dropout"] = first["dropout"].astype(float)
+        outcomes["dropout"] = ("binary", True)
+    return first, outcomes
 
 
 def first_per_person(data: pd.DataFrame, id_column: str, order) -> pd.DataFrame:
@@ -45,10 +85,7 @@ def compare_by_ip(study, values: pd.DataFrame, outcomes: dict, *, methods=DEFAUL
     if not outcomes:
         raise ParameterError("compare_by_ip: name at least one outcome column.")
     ids = study.manifest.id_column
-    missing = [c for c in (ids, *outcomes) if c not in values.columns]
-    if missing:
-        raise ParameterError(f"compare_by_ip: column(s) {missing} not in the values given; they "
-                             f"have {list(values.columns)}.")
+    require_frame(values, [ids, *outcomes], "compare_by_ip", "values")
     if values[ids].duplicated().any():
         raise ParameterError(f"compare_by_ip: one row per person is needed; some {ids} have "
                              f"several (take the first episode or year: first_per_person).")
@@ -71,8 +108,8 @@ def compare_by_ip(study, values: pd.DataFrame, outcomes: dict, *, methods=DEFAUL
         estimates, rows = evaluate_frames(frames, methods=methods, estimand=estimand,
                                           on_error="note")
     else:
-        estimates, rows = pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["outcome", "reason",
-                                                                                "rows"])
+        estimates = as_estimate_table(pd.DataFrame(columns=COLUMNS))
+        rows = pd.DataFrame(columns=["outcome", "reason", "rows"])
     rows = pd.concat([rows, pd.DataFrame(unusable, columns=["outcome", "reason", "rows"])],
                      ignore_index=True)
     return estimates, rows

@@ -7,11 +7,14 @@ the trajectories are a random sample, so no reader can pick out a person's serie
 """
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.patches import Patch
 
-from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default, trajectory_plot
+from evaluation.disclosure.figures import (axes_or_new, figure_note, forest_plot, rules_or_default,
+                                           trajectory_plot)
 
 CATEGORY_ORDER = ["recovered", "reliably improved", "no reliable change", "deteriorated"]
 CATEGORY_COLOURS = {"recovered": "#2e7d32", "reliably improved": "#81c784",
@@ -51,12 +54,14 @@ def trajectories_plot(data: pd.DataFrame, *, x: str = "session", y: str = "ors_t
 
 def expected_response_plot(curves: pd.DataFrame, *, intake=None, x: str = "session",
                            y: str = "expected", low: str = "lower", high: str | None = "upper",
-                           hue: str = "intake", ax=None):
+                           hue: str = "intake", max_x: int | None = None, ax=None):
     """Expected ORS by session for chosen intake scores (lines), with the band from ``low``
-    to ``high`` where given; labelled as locally derived, since the commercial expected
-    treatment response tables are not public."""
+    to ``high`` where given, up to ``max_x`` sessions; labelled as locally derived, since the
+    commercial expected treatment response tables are not public."""
     ax = axes_or_new(ax)
     d = curves if intake is None else curves[curves[hue].isin(list(intake))]
+    if max_x is not None:
+        d = d[d[x] <= max_x]
     palette = sns.color_palette(n_colors=max(d[hue].nunique(), 1))
     for colour, (level, g) in zip(palette, d.groupby(hue, sort=True)):
         g = g.sort_values(x)
@@ -91,13 +96,12 @@ def waterfall_plot(data: pd.DataFrame, *, y: str = "change", hue: str | None = "
     ax.set_xlabel(f"client episodes, sorted (n={len(d)})")
     ax.set_ylabel(f"{y} (last − intake ORS)")
     if hue and hue in d.columns:
-        from matplotlib.patches import Patch
         present = [c for c in CATEGORY_ORDER if c in set(d[hue])]
         ax.legend(handles=[Patch(color=CATEGORY_COLOURS[c], label=c) for c in present], fontsize=8)
     return ax
 
 
-def category_plot(data: pd.DataFrame, *, x: str = "category", y: str = "share",
+def category_plot(data: pd.DataFrame, *, x: str = "category", y: str = "estimate",
                   hue: str | None = None, low: str = "ci_low", high: str = "ci_high",
                   count: str = "count", ax=None, rules=None):
     """Share of episodes per change category with 95 % CIs, per ``hue`` group; a bar resting
@@ -125,4 +129,44 @@ def category_plot(data: pd.DataFrame, *, x: str = "category", y: str = "share",
     if small.any():
         figure_note(ax, f"{int(small.sum())} bar(s) resting on fewer than {rules.min_cell} episodes "
                   f"not drawn.")
+    return ax
+
+
+def change_figure(shares: pd.DataFrame, changes: pd.DataFrame, *, hue: str | None = "IP",
+                  hide=(), reliable_change: float | None = None, rules=None):
+    """The change categories by ``hue`` (:func:`category_plot`, leaving out the ``hide``
+    levels) beside the waterfall of every episode's change (:func:`waterfall_plot`).
+
+    Returns
+    -------
+    array of two Axes
+    """
+    _, axes = plt.subplots(1, 2, figsize=(15, 4.5), layout="constrained")
+    shown = shares if hue is None else shares[~shares[hue].isin(list(hide))]
+    category_plot(data=shown, hue=hue, ax=axes[0], rules=rules)
+    waterfall_plot(data=changes, ax=axes[1], rules=rules, reliable_change=reliable_change)
+    return axes
+
+
+def contrasts_plot(estimates: pd.DataFrame, *, y: str = "method", hue: str | None = "outcome",
+                   ax=None, rules=None):
+    """The IP contrasts of an estimate table on their difference scales (odds ratios left out,
+    their null is 1), a row per ``y`` and ``hue``; rows of fewer than min_cell not drawn."""
+    differences = estimates[estimates["scale"] != "odds ratio"]
+    if ax is None:
+        ax = plt.subplots(figsize=(8, 0.5 * len(estimates) + 1.5), layout="constrained")[1]
+    return forest_plot(differences, y=y, hue=hue, ax=ax, rules=rules)
+
+
+def alliance_plot(data: pd.DataFrame, *, x: str = "session", y: str = "srs_total",
+                  hue: str | None = "IP", cutoff: float | None = None, max_x: int | None = None,
+                  ax=None, rules=None):
+    """Mean SRS total by session (and ``hue``) with 95 % CIs (:func:`trajectory_plot` of the
+    disclosure layer), with a dashed line at the alliance ``cutoff``."""
+    if ax is None:
+        ax = plt.subplots(figsize=(9, 4), layout="constrained")[1]
+    d = data.dropna(subset=[y] if hue is None else [hue, y])
+    trajectory_plot(d, x=x, y=y, hue=hue, max_x=max_x, ax=ax, rules=rules)
+    if cutoff is not None:
+        ax.axhline(cutoff, color="#c62828", linestyle="--", linewidth=0.8)
     return ax

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.constraints import require_frame as _require
+from evaluation.constraints import require_frame
 
 KEY = ["person_id", "episode"]
 COLUMNS = ["row", "person_id", "episode", "session", "problem", "value", "expected"]
@@ -72,7 +72,7 @@ def session_problems(sessions: pd.DataFrame, episodes: pd.DataFrame | None = Non
     2 2 no ORS total | 0 of 4 items | all 4 ORS items, or the total alone
     """
     func = "session_problems"
-    _require(sessions, KEY + ["session"], func, "sessions")
+    require_frame(sessions, KEY + ["session"], func, "sessions")
     frames = []
     s = sessions.copy()
     s["row"] = sessions.index
@@ -121,7 +121,7 @@ def problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
             problem  rows  episodes  persons
     5  no ORS total     3         2        2
     """
-    _require(problems, ["problem", "person_id", "episode"], "problem_summary", "problems")
+    require_frame(problems, ["problem", "person_id", "episode"], "problem_summary", "problems")
     names = list(PROBLEMS) + sorted(set(problems["problem"]) - set(PROBLEMS))
     rows = []
     for name in names:
@@ -146,7 +146,7 @@ def _out_of_order(s: pd.DataFrame) -> pd.DataFrame:
 
 
 def _against_episode(s: pd.DataFrame, episodes: pd.DataFrame, func: str) -> list:
-    _require(episodes, KEY + ["start_date", "end_date"], func, "episodes")
+    require_frame(episodes, KEY + ["start_date", "end_date"], func, "episodes")
     ep = episodes.drop_duplicates(KEY).set_index(KEY)[["start_date", "end_date"]]
     ep = ep.apply(pd.to_datetime, errors="coerce")
     known = pd.MultiIndex.from_frame(s[KEY]).isin(ep.index)

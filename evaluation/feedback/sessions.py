@@ -13,9 +13,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from evaluation.constraints import name_list, require_frame
 from evaluation.errors import ParameterError
-from evaluation.constraints import require_frame as _require
-from evaluation.constraints import name_list as _names
 
 KEY = ["person_id", "episode"]
 REASONS = ("no person or episode", "no valid session number",
@@ -86,7 +85,7 @@ def session_frame(study_or_sessions, persons: pd.DataFrame | None = None, *,
     (1, 5)
     """
     func = "session_frame"
-    covariates = _names(covariates, "covariates", func)
+    covariates = name_list(covariates, "covariates", func)
     if hasattr(study_or_sessions, "table") and hasattr(study_or_sessions, "person_table"):
         study = study_or_sessions
         sessions = study.table("fit")
@@ -99,7 +98,7 @@ def session_frame(study_or_sessions, persons: pd.DataFrame | None = None, *,
     else:
         raise ParameterError(f"{func}: expected a Study or a session DataFrame, got "
                              f"{type(study_or_sessions).__name__}.")
-    _require(sessions, KEY + ["session", "ors_total"], func, "the session table")
+    require_frame(sessions, KEY + ["session", "ors_total"], func, "the session table")
     person_columns = ([exposure] if exposure else []) + covariates
     if len(set(person_columns)) < len(person_columns):
         raise ParameterError(f"{func}: {person_columns} names a column twice among exposure "
@@ -110,7 +109,7 @@ def session_frame(study_or_sessions, persons: pd.DataFrame | None = None, *,
     keep += [c for c in ("institution", "srs_total") if c in sessions.columns]
     if persons is None:
         keep += [c for c in person_columns if c not in keep]
-        _require(sessions, person_columns, func, "the session table (no person table given)")
+        require_frame(sessions, person_columns, func, "the session table (no person table given)")
     f = sessions[keep].reset_index(drop=True)
 
     left_out = dict.fromkeys(REASONS, 0)
@@ -144,13 +143,13 @@ def session_frame(study_or_sessions, persons: pd.DataFrame | None = None, *,
 
     extra = []
     if episodes is not None:
-        _require(episodes, KEY + ["end_reason"], func, "the episode table")
+        require_frame(episodes, KEY + ["end_reason"], func, "the episode table")
         ep = episodes.drop_duplicates(KEY)[KEY + ["end_reason"]]
         reason = f[KEY].merge(ep, on=KEY, how="left")["end_reason"]
         f["dropout"] = np.where(reason.isna(), np.nan, (reason == "dropout").astype(float))
         extra.append("dropout")
     if persons is not None and person_columns:
-        _require(persons, ["person_id"] + person_columns, func, "the person table")
+        require_frame(persons, ["person_id"] + person_columns, func, "the person table")
         if persons["person_id"].duplicated().any():
             dup = persons.loc[persons["person_id"].duplicated(), "person_id"].iloc[0]
             raise ParameterError(f"{func}: the person table has person_id {dup!r} more than "
