@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation.coding.qdpx import read_qdpx, write_qdpx
+from evaluation.coding import read_qdpx, write_qdpx
 from evaluation.errors import InputFileError, ParameterError
 
 DATA = Path(__file__).parent / "data"

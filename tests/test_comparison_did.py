@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.comparison.did import did, did_means, event_study, event_study_plot
+from evaluation.comparison.did import did, did_means
+from evaluation.comparison.event_study import event_study, event_study_plot
 from evaluation.comparison.panel import programme_panel, wild_cluster_bootstrap
-from evaluation.comparison.staggered import (compare_staggered, group_time_att, naive_twfe,
-                                             staggered_att, two_stage_did)
+from evaluation.comparison.staggered import group_time_att, staggered_att
+from evaluation.comparison.staggered_regressions import compare_staggered, naive_twfe, two_stage_did
 from evaluation.errors import ParameterError
 from evaluation.synthetic import SyntheticConfig, generate
 from evaluation.synthetic.config import INSTITUTIONS
@@ -65,7 +66,7 @@ def test_card_krueger_balanced_panel(card_krueger):
     assert (res["mean_comparison_post"] - res["mean_comparison_pre"]) == pytest.approx(-2.28, abs=5e-3)
     # With store fixed effects the regression gives the same 2.75 (one-wave stores drop out).
     fe = did(card_krueger, outcome="fte", unit="store", period="d", treated="nj", post="d",
-             reps=999).iloc[0]
+             n_boot=999).iloc[0]
     assert fe["estimate"] == pytest.approx(2.75, abs=1e-9)
     assert fe["boot_ci_low"] < 2.75 < fe["boot_ci_high"]
     assert fe["n_clusters"] == 410
@@ -136,7 +137,7 @@ def test_wild_bootstrap_matches_brute_force():
     df = _clustered_example()
     work = pd.DataFrame({"_y": df["y"], "_D": df["D"], "_u": df["u"], "_t": df["t"],
                          "_c": df["u"], "_x0": df["x"]})
-    (p, low, high), draws = wild_cluster_bootstrap(work, ["_x0"], reps=9999, weights="rademacher")
+    (p, low, high), draws = wild_cluster_bootstrap(work, ["_x0"], n_boot=9999, weights="rademacher")
     assert draws == 256
     assert p == pytest.approx(_brute_force_wcr(df), abs=1e-12)
     assert _brute_force_wcr(df, low - 1e-4) <= 0.05 < _brute_force_wcr(df, low + 1e-4)
@@ -147,7 +148,7 @@ def test_wild_bootstrap_interval_inverts_the_test():
     """Shifting y by b * D shifts the estimate by b, so the bootstrap p-value of 'no effect' in
     the shifted data is the p-value of b in the original: it crosses alpha at the interval's ends."""
     df = _clustered_example()
-    args = dict(unit="u", period="t", treated="treated", post="post", covariates=["x"], reps=999)
+    args = dict(unit="u", period="t", treated="treated", post="post", covariates=["x"], n_boot=999)
     res = did(df, outcome="y", **args).iloc[0]
     assert res["boot_method"].startswith("wild cluster bootstrap-t") and "webb" in res["boot_method"]
     for end, sign in ((res["boot_ci_low"], -1), (res["boot_ci_high"], 1)):
@@ -185,14 +186,14 @@ def test_ip_initiative_did_covers_the_true_att(ip_panel, shipped):
     truth = shipped[2]["programme_ip"]["att"]
     assert ip_panel.attrs["rows_used"] == ip_panel.attrs["rows_read"] == len(shipped[0])
     res = did(ip_panel, outcome="goal_retention", unit="institution", period="period",
-              treated="treated", post="post", reps=999).iloc[0]
+              treated="treated", post="post", n_boot=999).iloc[0]
     assert res["ci_low"] < truth < res["ci_high"]
     assert res["boot_ci_low"] < truth < res["boot_ci_high"]
     assert res["scale"] == "risk difference" and res["n_clusters"] == 6
     assert res["n_treated_clusters"] == 2 and "only 2 treated cluster(s)" in res["note"]
     # Department effects, clustered by institution: the same question, the same answer range.
     dept = did(ip_panel, outcome="goal_retention", unit="department", period="period",
-               treated="treated", post="post", cluster="institution", reps=999).iloc[0]
+               treated="treated", post="post", cluster="institution", n_boot=999).iloc[0]
     assert dept["boot_ci_low"] < truth < dept["boot_ci_high"]
 
 
@@ -215,7 +216,7 @@ def test_fit_rollout_staggered_recovers_the_truth_and_twfe_does_not(fit_panel, s
     naive TWFE -0.131, 0.18 from the truth against 0.014 for the group-time estimate."""
     truth = shipped[2]["fit_rollout"]
     args = dict(outcome="daily_chaos", unit="department", period="period", cohort="cohort")
-    table = compare_staggered(fit_panel, reps=999, **args).set_index("method")
+    table = compare_staggered(fit_panel, n_boot=999, **args).set_index("method")
     cs = table.loc[table.index.str.startswith("Callaway")].iloc[0]
     two_stage = table.loc["two-stage DiD (Gardner 2022)"]
     twfe = table.loc["naive two-way fixed effects"]
@@ -225,8 +226,8 @@ def test_fit_rollout_staggered_recovers_the_truth_and_twfe_does_not(fit_panel, s
     assert abs(twfe["estimate"] - att) > abs(cs["estimate"] - att) + 0.1
     assert abs(twfe["estimate"] - att) > abs(two_stage["estimate"] - att)
     assert "biased under staggered adoption" in twfe["note"]
-    assert cs["n_treated"] == two_stage["n_treated"] == truth["n_treated_post"]
-    by_cohort = staggered_att(fit_panel, aggregation="cohort", reps=999, **args)
+    assert cs["n_exposed"] == two_stage["n_exposed"] == truth["n_treated_post"]
+    by_cohort = staggered_att(fit_panel, aggregation="cohort", n_boot=999, **args)
     for row in by_cohort.itertuples():
         assert row.ci_low < truth["att_by_cohort"][row.cohort.strftime("%Y-%m-%d")] < row.ci_high
 
@@ -245,7 +246,7 @@ def test_twfe_bias_is_in_the_design_not_the_noise(fit_panel, shipped):
     truth = shipped[2]["fit_rollout"]
     data = _effect_only(fit_panel, truth)
     args = dict(outcome="effect", unit="department", period="period", cohort="cohort")
-    assert staggered_att(data, aggregation="overall", reps=99, **args)["estimate"].item() == \
+    assert staggered_att(data, aggregation="overall", n_boot=99, **args)["estimate"].item() == \
         pytest.approx(truth["att_overall"], abs=1e-12)
     assert two_stage_did(data, **args)["estimate"].item() == pytest.approx(truth["att_overall"], abs=1e-9)
     bias = naive_twfe(data, **args)["estimate"].item() - truth["att_overall"]
@@ -270,7 +271,7 @@ def test_twfe_bias_over_seeds():
                                 outcome="daily_chaos", unit="department", period="period",
                                 starts=starts[starts["programme"] == "fit_rollout"])
         err.append([naive_twfe(panel, **args)["estimate"].item(),
-                    staggered_att(panel, aggregation="overall", reps=9, **args)["estimate"].item(),
+                    staggered_att(panel, aggregation="overall", n_boot=9, **args)["estimate"].item(),
                     two_stage_did(panel, **args)["estimate"].item()])
         err[-1] = [e - fit["att_overall"] for e in err[-1]]
     err = np.array(err)
@@ -284,7 +285,7 @@ def test_group_time_att_by_hand():
     df = pd.DataFrame({"unit": list("aaabbbccc"), "t": [0, 1, 2] * 3,
                        "g": [2] * 3 + [np.nan] * 6,
                        "y": [1.0, 2.0, 5.0, 0.0, 1.0, 1.5, 2.0, 2.0, 3.5]})
-    res = group_time_att(df, outcome="y", unit="unit", period="t", cohort="g", reps=99)
+    res = group_time_att(df, outcome="y", unit="unit", period="t", cohort="g", n_boot=99)
     post = res[res["event_time"] == 0].iloc[0]
     # (5 - 2) - mean((1.5 - 1), (3.5 - 2)) = 3 - 1 = 2; placebo (1 - 2) - mean((0 - 1), (2 - 2)) = -0.5
     assert post["estimate"] == pytest.approx(2.0)
@@ -299,7 +300,7 @@ def test_not_yet_treated_controls():
     with pytest.raises(ParameterError, match="not_yet_treated"):
         staggered_att(df, outcome="y", unit="unit", period="t", cohort="g")
     res = staggered_att(df, outcome="y", unit="unit", period="t", cohort="g",
-                        control="not_yet_treated", aggregation="event_time", reps=99)
+                        control="not_yet_treated", aggregation="event_time", n_boot=99)
     assert res.loc[res["event_time"] >= 0, "estimate"].round(9).tolist() == [2.0, 2.0]
 
 
@@ -396,7 +397,7 @@ def test_starts_per_institution_with_department_units(shipped):
     treated = set(panel.loc[panel["treated"] == 1, "institution"])
     assert treated == set(effects["programme_ip"]["treated_institutions"])
     res = did(panel, outcome="goal_retention", unit="department", period="period",
-              treated="treated", post="post", cluster=panel.attrs["cluster"], reps=999).iloc[0]
+              treated="treated", post="post", cluster=panel.attrs["cluster"], n_boot=999).iloc[0]
     assert res["n_clusters"] == 6 and res["n_treated_clusters"] == 2
 
 
@@ -423,6 +424,6 @@ def test_wild_cluster_bootstrap_agrees_with_the_wildboottest_package():
     s = Study.load(Path(__file__).parents[1] / "data_synthetic" / "study.yaml")
     d = study_programme_panel(s, programme="ip_initiative", outcome="daily_chaos")
     r = did(d, outcome="daily_chaos", unit="institution", period="period", treated="treated",
-            post="post", unit_effects=False, reps=9999, seed=1).iloc[0]
+            post="post", unit_effects=False, n_boot=9999, seed=1).iloc[0]
     assert r["estimate"] / r["se"] == pytest.approx(2.5586, abs=1e-3)
     assert r["boot_p_value"] == pytest.approx(0.1884, abs=0.012)

@@ -44,7 +44,7 @@ def _close_figures():
 
 def test_level_shares_sum_to_one_and_ci_is_wilson(mapping):
     t = bp.level_shares_by_year(mapping)
-    sums = t.groupby(["domain", "year"])["share"].sum()
+    sums = t.groupby(["domain", "year"])["estimate"].sum()
     assert np.allclose(sums, 1.0)
     assert set(t["level"]) == {1, 2, 3, 4, 5}
     assert (t.groupby(["domain", "year"]).size() == 5).all()
@@ -72,8 +72,8 @@ def test_year_difference_keeps_pairs(mapping):
     assert (t["n_paired"] == len(ids(y0) & ids(y1))).all()
     assert (t["n"] == len(ids(y0) | ids(y1))).all()
     shares = t[t.measure != "mean level"]
-    assert np.allclose(shares.groupby("domain")["difference"].sum(), 0)
-    assert ((t["ci_low"] <= t["difference"]) & (t["difference"] <= t["ci_high"])).all()
+    assert np.allclose(shares.groupby("domain")["estimate"].sum(), 0)
+    assert ((t["ci_low"] <= t["estimate"]) & (t["estimate"] <= t["ci_high"])).all()
     # The bootstrap over persons keeps the positive correlation of a person's two ratings, so
     # the mean difference is more precise than two independent samples would make it.
     mean = t[t.measure == "mean level"].set_index("domain")
@@ -82,7 +82,7 @@ def test_year_difference_keeps_pairs(mapping):
         b = mapping.loc[mapping.year == y1, domain]
         independent = np.sqrt(a.var() / len(a) + b.var() / len(b))
         assert row["se"] < independent
-        assert row["estimate_to"] - row["estimate_from"] == pytest.approx(row["difference"])
+        assert row["estimate_to"] - row["estimate_from"] == pytest.approx(row["estimate"])
 
 
 def test_year_difference_needs_one_row_per_person_and_year(mapping):
@@ -104,7 +104,7 @@ def test_ordinal_model_direction_matches_the_planted_improvement(mapping, small_
     assert (last["n_persons"] < last["n"]).all()          # persons mapped in both years
     assert last["method"].str.contains("clustered").all()
     diff = bp.year_difference(mapping, n_boot=200)
-    assert ((diff.loc[diff.measure == "mean level", "difference"] < 0) == (improvement > 0)).all()
+    assert ((diff.loc[diff.measure == "mean level", "estimate"] < 0) == (improvement > 0)).all()
 
 
 def test_ordinal_model_matches_statsmodels_and_takes_covariates(mapping):
@@ -234,7 +234,7 @@ def test_shrunken_effects_on_the_study(persons):
                            covariates=["age", "severity", "rop_group"])
     assert res["n"].sum() == persons.dropna(subset=["daily_chaos", "age", "severity",
                                                     "rop_group"]).shape[0]
-    assert (res["pi_low"] < res["estimate"]).all() and (res["estimate"] < res["pi_high"]).all()
+    assert (res["ci_low"] < res["estimate"]).all() and (res["estimate"] < res["ci_high"]).all()
     with pytest.raises(ParameterError, match="two or more units"):
         shrunken_effects(persons.assign(one="x"), outcome="daily_chaos", unit="one")
 
@@ -261,6 +261,6 @@ def test_caterpillar_and_level_share_plots(unequal_units, mapping):
     assert isinstance(ax, plt.Axes)
     assert len(ax.get_yticklabels()) == 5                   # unit a (6 people) not drawn
     assert any("1 unit(s)" in t.get_text() for t in ax.texts)
-    ax = cplots.level_shares_plot(bp.level_shares_by_year(mapping))
+    ax = cplots.level_shares_by_year_plot(bp.level_shares_by_year(mapping))
     assert isinstance(ax, plt.Axes)
     assert len(ax.get_yticklabels()) == 8 * mapping["year"].nunique()

@@ -23,7 +23,7 @@ import pytest
 from scipy import optimize, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from evaluation.batch.results import write_results
+from evaluation.batch.results import read_results, write_results
 from evaluation.comparison.plots import meta_forest_plot
 from evaluation.comparison.meta_analysis import batch_records, meta_analysis, pool_batch, reml_tau2
 from evaluation.disclosure import DisclosureRules
@@ -140,7 +140,7 @@ def test_meta_analysis_errors(bcg):
 def _batch(tmp_path, runs, results) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     write_results(tmp_path, pd.DataFrame(runs), pd.DataFrame(results))
-    return tmp_path / "results.duckdb"
+    return read_results(tmp_path / "results.duckdb")
 
 
 @pytest.fixture
@@ -171,10 +171,10 @@ def test_pool_batch_leaves_out_the_pooled_failed_small_and_incomplete(batch_db):
                                     "chaos/gee/population-averaged/odds ratio"]
     md, orr = out.iloc[0], out.iloc[1]
     assert md["units"] == "A, B, C, E" and md["k"] == 4
-    assert "all (the pooled run)" in md["notes"] and "D (run failed)" in md["notes"]
-    assert "F (fewer than 5 people)" in md["notes"]
-    assert orr["units"] == "A, B, C, F" and orr["scale"] == "log"
-    assert "E (no estimate or CI)" in orr["notes"]
+    assert "all (the pooled run)" in md["note"] and "D (run failed)" in md["note"]
+    assert "F (fewer than 5 people)" in md["note"]
+    assert orr["units"] == "A, B, C, F" and orr["analysis_scale"] == "log"
+    assert "E (no estimate or CI)" in orr["note"]
     kept = pd.DataFrame({"estimate": [-0.2, -0.4, -0.25, -0.35]})
     kept["ci_low"], kept["ci_high"] = kept["estimate"] - 0.2, kept["estimate"] + 0.2
     direct = meta_analysis(kept).to_frame().iloc[0]
@@ -203,11 +203,12 @@ def test_batch_records_and_errors(batch_db, tmp_path):
         pool_batch(twice, name="x/*")
 
 
-def test_pool_batch_on_the_tables_of_read_results(batch_db):
-    from evaluation.batch.results import read_results
-    a = pool_batch(read_results(batch_db), name="chaos/AIPW/*")
-    b = pool_batch(batch_db.parent, name="chaos/AIPW/*")
+def test_pool_batch_on_the_tables_of_read_results(batch_db, tmp_path):
+    a = pool_batch(batch_db, name="chaos/AIPW/*")
+    b = pool_batch(read_results(tmp_path), name="chaos/AIPW/*")
     pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ParameterError, match="read_results"):
+        pool_batch(tmp_path, name="chaos/AIPW/*")
 
 
 def test_meta_forest_plot(bcg):

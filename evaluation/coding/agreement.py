@@ -17,14 +17,22 @@ import numpy as np
 import pandas as pd
 
 from evaluation.coding.segments import read_segments, segment_codebook
+from evaluation.constraints import Interval, Options, validate_params
 from evaluation.errors import ParameterError
+from evaluation.estimates import measure_table
 
 MEASURES = ("percent", "cohen", "fleiss", "alpha")
-COLUMNS = ["code", "measure", "value", "ci_low", "ci_high", "n_units", "n_coders", "units", "note"]
+EXTRA = ["n_units", "n_coders", "units"]
+COLUMNS = ["code", "measure", "scale", "estimate", "ci_low", "ci_high", "n", "note", *EXTRA]
+"""A measure table keyed by ``code``: ``n`` (and ``n_units``) the units a value rests on."""
+SCALE = {"percent": "agreement (percent of coder pairs, 0–100)"}
 ALL_CODES = "*"
 _CHUNK_CELLS = 4_000_000        # bootstrap weights held at once (32 MB of float64)
 
 
+@validate_params({"units": [Options({"coded", "seen"})],
+                  "n_boot": [Interval(0, None, integral=True)],
+                  "confidence": [Interval(0, 1, closed="neither")]})
 def agreement(segments, *, measures=None, codes=None, units: str = "coded", n_boot: int = 1000,
               seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
     """Agreement between coders, per code and across codes, with percentile bootstrap CIs.
@@ -54,8 +62,9 @@ def agreement(segments, *, measures=None, codes=None, units: str = "coded", n_bo
     Returns
     -------
     DataFrame
-        A row per code × measure: code, measure, value, ci_low, ci_high, n_units (units the
-        value rests on), n_coders, units, note.
+        A measure table, a row per code × measure: code, measure, scale ("agreement"),
+        estimate, ci_low, ci_high, n (units the value rests on), note, then n_units (the same
+        number), n_coders and units.
 
     Notes
     -----
@@ -91,11 +100,11 @@ def agreement(segments, *, measures=None, codes=None, units: str = "coded", n_bo
     ...                     for u, v in enumerate(s.split()) if v != "."],
     ...                    columns=["unit_id", "coder", "code"])
     >>> res = agreement(seg, codes=["*"], n_boot=200)
-    >>> res[["code", "measure", "value", "n_units", "n_coders"]].round(3)
-      code  measure   value  n_units  n_coders
-    0    *  percent  81.818       11         4
-    1    *   fleiss   0.641        8         4
-    2    *    alpha   0.743       11         4
+    >>> res[["code", "measure", "estimate", "n_units", "n_coders"]].round(3)
+      code  measure  estimate  n_units  n_coders
+    0    *  percent    81.818       11         4
+    1    *   fleiss     0.641        8         4
+    2    *    alpha     0.743       11         4
     """
     seg = segments if _validated(segments) else read_segments(segments)
     layout = _Layout(seg)
@@ -103,12 +112,6 @@ def agreement(segments, *, measures=None, codes=None, units: str = "coded", n_bo
         raise ParameterError(f"agreement needs at least two coders; the segments have "
                              f"{len(layout.coders)} ({', '.join(layout.coders)}).")
     measures = _check_measures(measures, len(layout.coders))
-    if units not in ("coded", "seen"):
-        raise ParameterError(f"units must be 'coded' or 'seen'; got {units!r}.")
-    if not (0 < confidence < 1):
-        raise ParameterError(f"confidence must be between 0 and 1; got {confidence!r}.")
-    if int(n_boot) != n_boot or n_boot < 0:
-        raise ParameterError(f"n_boot must be a whole number, 0 or more; got {n_boot!r}.")
     wanted = layout.select(codes)
     rng = np.random.default_rng(seed)
     rows = []
@@ -126,7 +129,8 @@ def agreement(segments, *, measures=None, codes=None, units: str = "coded", n_bo
                           len(layout.codes) + 1, measures, n_boot, rng, confidence,
                           "categories: the codes and no code; every unit 2+ coders saw, "
                           "including units nobody coded", "seen")
-    out = pd.DataFrame(rows, columns=COLUMNS)
+    out = measure_table(rows, keys=["code"], extra=EXTRA) if rows else \
+        pd.DataFrame(columns=COLUMNS)
     out.attrs.update(confidence=confidence, n_boot=int(n_boot), seed=seed,
                      ci_method="percentile bootstrap over units", coders=layout.coders)
     return out
@@ -361,9 +365,10 @@ def _estimate(variables, keep, k, measures, n_boot, rng, confidence, note, units
                 value = np.nan
                 notes.append("undefined: no variation (every value the same) or no units")
             used = int(totals[0, start]) if measure == "fleiss" else n_units
-            rows.append({"code": name, "measure": measure, "value": value, "ci_low": low,
-                         "ci_high": high, "n_units": used, "n_coders": n_coders,
-                         "units": units, "note": "; ".join(notes)})
+            rows.append({"code": name, "measure": measure,
+                         "scale": SCALE.get(measure, "agreement"), "estimate": value,
+                         "ci_low": low, "ci_high": high, "n": used, "note": "; ".join(notes),
+                         "n_units": used, "n_coders": n_coders, "units": units})
     return rows
 
 

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.errors import ParameterError
-from evaluation.describe.overview import proportion_ci
-
+from evaluation.association.analysis import evaluate
 from evaluation.coding.themes import mentions_by_group, unit_codes
+from evaluation.describe.overview import proportion_ci
+from evaluation.errors import ParameterError
+from evaluation.estimates import as_measure_table
+from evaluation.intake.deidentify import deidentify, study_vocabulary
 
 GROUPS = {1: "IP", 0: "no IP"}
 
@@ -43,12 +45,12 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
         The joint display as one long table, rows grouped by theme: ``theme``, ``evidence``
         (what the row says: residents mentioning the code; the measure's mean or share; the
         adjusted difference; example quotes), ``group`` (IP, no IP, or IP − no IP), ``count``
-        (people mentioning; empty for measures), ``n``, ``estimate``, ``ci_low``, ``ci_high``
-        and ``quotes``. Show it with ``sdc.show(table, counts=["count"], complements={"count":
-        "n"})``: a small count, a small complement or a small n hides its row's numbers, and
-        the rows of other evidence are unaffected.
+        then the measure contract (``measure``, ``scale``, ``estimate``, ``ci_low``,
+        ``ci_high``, ``n``, ``note``), ``count`` (people mentioning; empty for measures) and
+        ``quotes``. Show it with ``sdc.show(table, n=None)``: the contract's ``count`` and
+        ``n`` are protected, so a small count, a small complement or a small n hides its row's
+        numbers, and the rows of other evidence are unaffected.
     """
-    from evaluation.intake.deidentify import deidentify, study_vocabulary
     if not themes:
         raise ParameterError("joint_display: give at least one theme {code, measure}.")
     if segments is None:
@@ -84,7 +86,8 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
             count, n = (int(g["count"].iloc[0]), int(g["n"].iloc[0])) if len(g) else (0, 0)
             low, high = proportion_ci(count, n)
             rows.append({"theme": label, "evidence": f"{role}s mentioning '{code}' (interviews)",
-                         "group": group, "count": count, "n": n,
+                         "group": group, "measure": "share mentioning", "scale": "proportion",
+                         "count": count, "n": n,
                          "estimate": count / n if n else np.nan, "ci_low": float(low),
                          "ci_high": float(high)})
         rows += _measure(people, measure, exposure, label)
@@ -95,16 +98,17 @@ def joint_display(study, themes, *, segments: pd.DataFrame | None = None, role: 
         chosen = rng.choice(hits, size=min(quotes, len(hits)), replace=False) if hits else []
         if len(chosen):
             rows.append({"theme": label, "evidence": "example quotes (masked)", "group": "",
+                         "measure": "example quotes",
                          "quotes": " / ".join(
                              "«" + _cut(deidentify(str(texts[u]), names=names, places=places),
                                         max_chars) + "»" for u in chosen)})
-    columns = ["theme", "evidence", "group", "count", "n", "estimate", "ci_low", "ci_high",
-               "quotes"]
+    columns = ["theme", "evidence", "group", "measure", "scale", "estimate", "ci_low", "ci_high",
+               "n", "note", "count", "quotes"]
     out = pd.DataFrame(rows, columns=columns)
     out["count"] = out["count"].astype(float)
     out["n"] = out["n"].astype(float)
     out["quotes"] = out["quotes"].fillna("")
-    return out
+    return as_measure_table(out, keys=["theme", "evidence", "group"])
 
 
 def _measure(people: pd.DataFrame, measure: str, exposure: str, label: str) -> list[dict]:
@@ -121,14 +125,14 @@ def _measure(people: pd.DataFrame, measure: str, exposure: str, label: str) -> l
             half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
             low, high = est - half, est + half
         rows.append({"theme": label, "evidence": f"{measure}: {'share' if binary else 'mean'} "
-                     f"(everyone measured)", "group": group, "n": n, "estimate": est,
+                     f"(everyone measured)", "group": group, "measure": measure,
+                     "scale": "proportion" if binary else "mean", "n": n, "estimate": est,
                      "ci_low": low, "ci_high": high})
     return rows
 
 
 def _adjusted(study, measure: str, label: str) -> list[dict]:
     """The AIPW ATE of the headline analysis when ``measure`` is one of the study's outcomes."""
-    from evaluation.association.analysis import evaluate
     name = next((o for o, spec in study.manifest.outcomes.items() if spec.variable == measure),
                 None)
     if name is None:
@@ -139,7 +143,8 @@ def _adjusted(study, measure: str, label: str) -> list[dict]:
         return []
     row = est.iloc[0]
     return [{"theme": label, "evidence": f"{measure}: adjusted difference (AIPW ATE, "
-             f"{row['scale']})", "group": "IP − no IP", "n": row["n"],
+             f"{row['scale']})", "group": "IP − no IP", "measure": "adjusted difference (AIPW ATE)",
+             "scale": row["scale"], "n": row["n"],
              "estimate": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}]
 
 

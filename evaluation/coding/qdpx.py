@@ -18,7 +18,6 @@ memory, so do not open archives of unknown origin.
 from __future__ import annotations
 
 import re
-import uuid
 import zipfile
 import xml.etree.ElementTree as ET
 
@@ -28,15 +27,10 @@ import pandas as pd
 
 from evaluation.errors import InputFileError, ParameterError
 
-NS = "urn:QDA-XML:project:1.0"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-SCHEMA_URL = "http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
-CORE = ("unit_id", "coder", "code", "code_path", "interview", "participant", "text", "start", "end")
-ALIASES = {"interview_id": "interview", "participant_id": "participant"}
+from evaluation.coding.refi_qda import CORE, NS
 VARIABLES = {"role": "role", "rolle": "role", "institution": "institution",
              "institusjon": "institution"}   # Norwegian projects name them in Norwegian
 EXPECTED_QDPX = "a REFI-QDA project exchange file (.qdpx) exported by a QDA program"
-_GUIDS = uuid.UUID("8f4b7f52-3c1e-4b8e-9a51-2d0c6f1e7a10")   # namespace of ipeval's uuid5 GUIDs
 
 
 def _q(path: str) -> str:
@@ -106,6 +100,7 @@ def read_qdpx(path, *, unit: str = "selection", seen: str = "source",
     Examples
     --------
     >>> import tempfile
+    >>> from evaluation.coding.qdpx_export import write_qdpx
     >>> seg = pd.DataFrame({"coder": ["Åse", "Bjørn"], "code": "egne", "code_path": "mål/egne",
     ...                     "interview": "Intervju 1", "start": 8, "end": 16})
     >>> file = write_qdpx(Path(tempfile.mkdtemp()) / "p.qdpx", seg,
@@ -372,9 +367,3 @@ def _unit_meta(source: dict, spans: list, start: int, end: int) -> dict:
         narrow = min(w for w, _ in named)
         out["participant"] = "; ".join(sorted({n for w, n in named if w == narrow}))
     return out
-
-
-def write_qdpx(*args, **kwargs):
-    """Write a REFI-QDA project; see :func:`evaluation.coding.qdpx_export.write_qdpx`."""
-    from evaluation.coding.qdpx_export import write_qdpx as write
-    return write(*args, **kwargs)

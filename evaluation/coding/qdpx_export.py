@@ -12,7 +12,7 @@ import pandas as pd
 
 from evaluation.errors import ParameterError
 
-from evaluation.coding.qdpx import _GUIDS, ALIASES, CORE, NS, SCHEMA_URL, XSI
+from evaluation.coding.refi_qda import ALIASES, CORE, GUID_NAMESPACE, NS, SCHEMA_URL, XSI
 
 
 def write_qdpx(path, segments: pd.DataFrame, *, codebook=None, sources: dict | None = None,
@@ -90,7 +90,7 @@ def write_qdpx(path, segments: pd.DataFrame, *, codebook=None, sources: dict | N
         by_name.setdefault(node["code"], []).append(p)
     seg["_path"] = [_code_path(nodes, by_name, r.get("code_path"), r["code"], i)
                     for i, r in seg.iterrows()]
-    gid = lambda *parts: str(uuid.uuid5(_GUIDS, "\x1f".join(map(str, (name, *parts)))))
+    gid = lambda *parts: str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(map(str, (name, *parts)))))
     q = lambda tag: f"{{{NS}}}{tag}"
     sub = ET.SubElement
     root = ET.Element(q("Project"), {

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from evaluation.coding.qdpx import read_qdpx
 from evaluation.errors import InputFileError, ParameterError
+from evaluation.intake.readers import read_table
 
 REQUIRED = ("unit_id", "coder", "code")
 OPTIONAL = ("interview", "participant", "role", "institution", "text")
@@ -183,14 +185,8 @@ def _load(path_or_frame, name: str = "segments table") -> tuple[pd.DataFrame, ob
         return frame, where
     path = Path(path_or_frame)
     if path.suffix.lower() == ".qdpx":
-        try:
-            from evaluation.coding.qdpx import read_qdpx
-        except ImportError as exc:
-            raise InputFileError(path, f"cannot read REFI-QDA projects here ({exc}).",
-                                 expected="a CSV or XLSX export of the codings") from None
         frame = read_qdpx(path)
     else:
-        from evaluation.intake.readers import read_table
         frame = read_table(path, text_columns=TEXT_COLUMNS + ("parent", "label"))
     frame = frame.reset_index(drop=True)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")

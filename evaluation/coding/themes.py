@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from evaluation.errors import ParameterError
+from evaluation.constraints import Interval, Options, require_frame, validate_params
 from evaluation.describe.overview import proportion_ci
-from evaluation.constraints import require_frame as _require
+from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default
+from evaluation.errors import ParameterError
+from evaluation.estimates import measure_table
 
 RULES = {"majority", "any"}
 CASES = {"participant": "participant", "interview": "interview"}
@@ -26,13 +30,12 @@ def _contract_names(data: pd.DataFrame) -> pd.DataFrame:
     return data.rename(columns=renames) if renames else data
 
 
+@validate_params({"rule": [Options(RULES)]})
 def unit_codes(segments: pd.DataFrame, *, rule: str = "majority") -> pd.DataFrame:
     """A 0/1 table, one row per unit (with its interview, participant, role and institution
     where known) and a column per code, by the coders' ``rule``."""
-    if rule not in RULES:
-        raise ParameterError(f"rule must be one of {sorted(RULES)}; got {rule!r}.")
     segments = _contract_names(segments)
-    _require(segments, ["unit_id", "coder", "code"], "unit_codes")
+    require_frame(segments, ["unit_id", "coder", "code"], "unit_codes")
     seen = segments.groupby("unit_id")["coder"].nunique()
     coded = segments.dropna(subset=["code"])
     coded = coded[coded["code"].astype(str).str.strip() != ""]
@@ -57,11 +60,12 @@ def case_code_matrix(segments: pd.DataFrame, *, case: str = "participant",
     table to show or share."""
     column = CASES.get(case, case)
     units = unit_codes(segments, rule=rule)
-    _require(units, [column], "case_code_matrix")
+    require_frame(units, [column], "case_code_matrix")
     codes = units.attrs["codes"]
     return units.groupby(column)[codes].max().astype(int)
 
 
+@validate_params({"confidence": [Interval(0, 1, closed="neither")]})
 def mentions_by_group(segments: pd.DataFrame, *, by: str = "role", case: str = "participant",
                       rule: str = "majority", people: pd.DataFrame | None = None,
                       correction: str = "holm", confidence: float = 0.95) -> pd.DataFrame:
@@ -72,27 +76,31 @@ def mentions_by_group(segments: pd.DataFrame, *, by: str = "role", case: str = "
     ``by`` is a segment column (role, institution) or, with ``people`` (one row per
     participant with ``participant``), a person column such as IP status.
 
+    Returns a measure table keyed by ``code`` and ``by``: ``measure`` ("share mentioning"),
+    ``scale`` ("proportion"), the share as ``estimate`` with its Wilson CI, ``n`` (cases in the
+    group), ``note``, ``count`` (cases mentioning), then the test: ``test``, ``statistic``,
+    ``p_value``, ``p_adjusted`` and ``adjustment``.
+
     Examples
     --------
     >>> seg = pd.DataFrame({"unit_id": list("aabbccdd"), "coder": ["x", "y"] * 4,
     ...                     "code": ["c", "c", "c", None, "c", "c", None, None],
     ...                     "participant": list("aabbccdd"), "role": list("rrrrssss")})
     >>> t = mentions_by_group(seg, by="role")
-    >>> t[["code", "role", "count", "n", "share"]]
-      code role  count  n  share
-    0    c    r      1  2    0.5
-    1    c    s      1  2    0.5
+    >>> t[["code", "role", "count", "n", "estimate"]]
+      code role  count  n  estimate
+    0    c    r      1  2       0.5
+    1    c    s      1  2       0.5
     """
-    from statsmodels.stats.multitest import multipletests
     column = CASES.get(case, case)
     units = unit_codes(segments, rule=rule)
     codes = units.attrs["codes"]
-    _require(units, [column], "mentions_by_group")
+    require_frame(units, [column], "mentions_by_group")
     keys = [column] + ([by] if by in units.columns and people is None else [])
     cases = units.groupby(keys)[codes].max().reset_index()
     if people is not None:
         people = _contract_names(people)
-        _require(people, ["participant", by], "mentions_by_group (people)")
+        require_frame(people, ["participant", by], "mentions_by_group (people)")
         people = people[["participant", by]].drop_duplicates("participant")
         if column != "participant":
             people = people.rename(columns={"participant": column})
@@ -106,11 +114,12 @@ def mentions_by_group(segments: pd.DataFrame, *, by: str = "role", case: str = "
         table = cases.groupby(by)[code].agg(["sum", "size"])
         for level, (count, n) in table.iterrows():
             low, high = proportion_ci(int(count), int(n), confidence=confidence)
-            rows.append({"code": code, by: level, "count": int(count), "n": int(n),
-                         "share": count / n if n else np.nan, "ci_low": float(low),
-                         "ci_high": float(high)})
+            rows.append({"code": code, by: level, "measure": "share mentioning",
+                         "scale": "proportion", "estimate": count / n if n else np.nan,
+                         "ci_low": float(low), "ci_high": float(high), "n": int(n),
+                         "count": int(count)})
         tests.append({"code": code, **_independence(table)})
-    out = pd.DataFrame(rows)
+    out = measure_table(rows, keys=["code", by])
     tested = pd.DataFrame(tests)
     ok = tested["p_value"].notna()
     tested["p_adjusted"] = np.nan
@@ -163,9 +172,6 @@ def cooccurrence(segments: pd.DataFrame, *, level: str = "unit", rule: str = "ma
 
 def cooccurrence_plot(counts: pd.DataFrame, jaccard: pd.DataFrame, *, ax=None, rules=None):
     """Heat map of the Jaccard index; a pair resting on fewer than min_cell units is blank."""
-    import seaborn as sns
-
-    from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default
     rules, ax = rules_or_default(rules), axes_or_new(ax)
     small = rules.small_count(counts.to_numpy())
     shown = jaccard.mask(small)

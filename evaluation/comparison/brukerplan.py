@@ -17,35 +17,49 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.errors import ParameterError
-from evaluation.instruments import load_instrument
+from evaluation.constraints import Interval, require_frame, validate_params
 from evaluation.describe.overview import proportion_ci
-from evaluation.constraints import require_frame as _require
+from evaluation.errors import ParameterError
+from evaluation.estimates import as_estimate_table, as_measure_table
+from evaluation.instruments import load_instrument
 
 LEVELS = (1, 2, 3, 4, 5)
 PLANS = ("has_ip", "has_crisis_plan")
 
 
+CONFIDENCE = Interval(0, 1, closed="neither")
+
+
 @lru_cache(maxsize=1)
-def _instrument():
+def brukerplan_instrument():
+    """The BrukerPlan instrument (``instruments/brukerplan.yaml``), loaded once."""
     return load_instrument("brukerplan")
 
 
 def domain_columns() -> list[str]:
     """The eight domain columns, from brukerplan.yaml (``bp_substance_use`` … ``bp_activity``)."""
-    return list(_instrument().levels["items"])
+    return list(brukerplan_instrument().levels["items"])
 
 
 def _label(item: str) -> str:
-    return _instrument().items[item].label
+    return brukerplan_instrument().items[item].label
 
 
-def _with_ci(out: pd.DataFrame, confidence: float) -> pd.DataFrame:
+def shares_with_ci(out: pd.DataFrame, confidence: float, *, measure: str,
+                   keys) -> pd.DataFrame:
+    """A measure table of shares from a frame with ``count`` and ``n``: ``keys``, then
+    ``measure``, scale "proportion", the share as ``estimate`` with its Wilson CI, ``n`` and
+    ``note``, then ``count``, the frame's other columns and ``method``."""
+    out = out.copy()
     out["count"] = out["count"].astype(int)
-    out["share"] = np.where(out["n"] > 0, out["count"] / out["n"].where(out["n"] > 0), np.nan)
+    out["estimate"] = np.where(out["n"] > 0, out["count"] / out["n"].where(out["n"] > 0), np.nan)
     out["ci_low"], out["ci_high"] = proportion_ci(out["count"], out["n"], confidence=confidence)
+    out["measure"], out["scale"] = measure, "proportion"
     out["method"] = f"Wilson {confidence:.0%} CI"
-    return out
+    table = as_measure_table(out, keys=keys)
+    rest = [c for c in table.columns if c not in ("count", "method")]
+    at = rest.index("note") + 1
+    return table[rest[:at] + ["count"] + rest[at:] + ["method"]]
 
 
 def _domains(data: pd.DataFrame, domains, func: str) -> list[str]:
@@ -61,11 +75,12 @@ def _domains(data: pd.DataFrame, domains, func: str) -> list[str]:
         raise ParameterError(f"{func}: unknown BrukerPlan domain(s) {unknown}; known: {keys} "
                              f"(or their labels {sorted(by_label)}).")
     chosen = [by_label.get(d, d) for d in domains]
-    _require(data, chosen, func)
+    require_frame(data, chosen, func)
     return chosen
 
 
-def _year_values(series: pd.Series, name: str, func: str) -> pd.Series:
+def year_values(series: pd.Series, name: str, func: str) -> pd.Series:
+    """A mapping-year column as whole numbers (``Int64``); anything else is a ParameterError."""
     years = pd.to_numeric(series, errors="coerce")
     odd = years.dropna()[years.dropna() % 1 != 0]
     if len(odd):
@@ -74,7 +89,8 @@ def _year_values(series: pd.Series, name: str, func: str) -> pd.Series:
     return years.astype("Int64")
 
 
-def _levels(data: pd.DataFrame, item: str, func: str) -> pd.Series:
+def domain_levels(data: pd.DataFrame, item: str, func: str) -> pd.Series:
+    """A domain's levels as numbers (missing kept); a level outside 1–5 is a ParameterError."""
     x = pd.to_numeric(data[item], errors="coerce")
     odd = x.dropna()[~x.dropna().isin(LEVELS)]
     if len(odd):
@@ -83,6 +99,7 @@ def _levels(data: pd.DataFrame, item: str, func: str) -> pd.Series:
     return x
 
 
+@validate_params({"confidence": [CONFIDENCE]})
 def level_shares_by_year(data: pd.DataFrame, *, domains=None, year: str = "year",
                          confidence: float = 0.95) -> pd.DataFrame:
     """Share of people at each level (1–5) of each domain, per mapping year, with Wilson CIs.
@@ -98,10 +115,12 @@ def level_shares_by_year(data: pd.DataFrame, *, domains=None, year: str = "year"
 
     Returns
     -------
-    DataFrame, a row per domain × year × level (levels with nobody included, so shares sum to
-    1 within a domain and year): ``domain``, ``label``, ``year``, ``level``, ``colour``,
-    ``count`` (people at the level), ``n`` (people rated on the domain that year), ``share``,
-    ``ci_low``, ``ci_high``, ``method``. Show it with ``Disclosure.show(table, n="count")``.
+    DataFrame, a measure table with a row per domain × year × level (levels with nobody
+    included, so shares sum to 1 within a domain and year): ``domain``, ``label``, ``year``,
+    ``level``, ``colour``, ``measure`` ("share at level"), ``scale`` ("proportion"),
+    ``estimate`` (the share), ``ci_low``, ``ci_high``, ``n`` (people rated on the domain that
+    year), ``note``, ``count`` (people at the level), ``method``. Show it with
+    ``Disclosure.show(table)``.
 
     Notes
     -----
@@ -112,20 +131,20 @@ def level_shares_by_year(data: pd.DataFrame, *, domains=None, year: str = "year"
     --------
     >>> df = pd.DataFrame({"year": [2015, 2015, 2017, 2017], "bp_housing": [5, 2, 2, 1]})
     >>> t = level_shares_by_year(df, domains=["housing"])
-    >>> t[t.level.isin([1, 5])][["year", "level", "colour", "count", "n", "share"]]
-       year  level colour  count  n  share
-    0  2015      1  green      0  2    0.0
-    4  2015      5    red      1  2    0.5
-    5  2017      1  green      1  2    0.5
-    9  2017      5    red      0  2    0.0
+    >>> t[t.level.isin([1, 5])][["year", "level", "colour", "count", "n", "estimate"]]
+       year  level colour  count  n  estimate
+    0  2015      1  green      0  2       0.0
+    4  2015      5    red      1  2       0.5
+    5  2017      1  green      1  2       0.5
+    9  2017      5    red      0  2       0.0
     """
     func = "level_shares_by_year"
     items = _domains(data, domains, func)
-    _require(data, [year], func)
-    years = _year_values(data[year], year, func)
+    require_frame(data, [year], func)
+    years = year_values(data[year], year, func)
     frames = []
     for item in items:
-        x = _levels(data, item, func)
+        x = domain_levels(data, item, func)
         ok = x.notna() & years.notna()
         counts = pd.crosstab(years[ok].astype(int), x[ok].astype(int))
         counts = counts.reindex(columns=list(LEVELS), fill_value=0)
@@ -135,9 +154,10 @@ def level_shares_by_year(data: pd.DataFrame, *, domains=None, year: str = "year"
         frames.append(long)
     out = pd.concat(frames, ignore_index=True)
     out.insert(1, "label", out["domain"].map(_label))
-    out.insert(4, "colour", out["level"].map(_instrument().levels["values"]))
+    out.insert(4, "colour", out["level"].map(brukerplan_instrument().levels["values"]))
     out["n"] = out.groupby(["domain", "year"])["count"].transform("sum")
-    return _with_ci(out, confidence)
+    return shares_with_ci(out, confidence, measure="share at level",
+                          keys=["domain", "label", "year", "level", "colour"])
 
 
 def _two_years(years: pd.Series, chosen, func: str) -> tuple[int, int]:
@@ -149,6 +169,7 @@ def _two_years(years: pd.Series, chosen, func: str) -> tuple[int, int]:
     return chosen[0], chosen[1]
 
 
+@validate_params({"n_boot": [Interval(1, None, integral=True)], "confidence": [CONFIDENCE]})
 def year_difference(data: pd.DataFrame, *, years=None, domains=None, id: str = "person_id",
                     year: str = "year", n_boot: int = 1000, seed: int = 2026,
                     confidence: float = 0.95) -> pd.DataFrame:
@@ -166,12 +187,13 @@ def year_difference(data: pd.DataFrame, *, years=None, domains=None, id: str = "
 
     Returns
     -------
-    DataFrame, per domain six rows (``measure`` "share at level 1" … "share at level 5", "mean
-    level"): ``domain``, ``label``, ``measure``, ``level``, ``year_from``, ``year_to``,
-    ``estimate_from``, ``estimate_to``, ``difference`` (to − from), ``ci_low``, ``ci_high``,
-    ``se``, ``p_value``, ``count_from``, ``count_to`` (people at the level), ``n_from``,
-    ``n_to``, ``n_paired`` (people rated in both years), ``n`` (people in either), ``scale``,
-    ``method``. A negative difference in the mean level is an improvement (1 = good).
+    DataFrame, a measure table with per domain six rows (``measure`` "share at level 1" …
+    "share at level 5", "mean level"): ``domain``, ``label``, ``measure``, ``scale``,
+    ``estimate`` (the difference, to − from), ``ci_low``, ``ci_high``, ``n`` (people in either
+    year), ``note``, then ``level``, ``year_from``, ``year_to``, ``estimate_from``,
+    ``estimate_to``, ``se``, ``p_value``, ``count_from``, ``count_to`` (people at the level),
+    ``n_from``, ``n_to``, ``n_paired`` (people rated in both years), ``method``. A negative
+    difference in the mean level is an improvement (1 = good).
 
     Notes
     -----
@@ -188,15 +210,15 @@ def year_difference(data: pd.DataFrame, *, years=None, domains=None, id: str = "
     ...                    "bp_housing": [5, 5, 3, 2, 4, 3, 3, 2]})
     >>> t = year_difference(df, domains=["bp_housing"], n_boot=200)
     >>> t[t.measure.isin(["share at level 5", "mean level"])][
-    ...     ["measure", "estimate_from", "estimate_to", "difference", "n_paired"]]
-                measure  estimate_from  estimate_to  difference  n_paired
-    4  share at level 5           0.50          0.0       -0.50         4
-    5        mean level           3.75          3.0       -0.75         4
+    ...     ["measure", "estimate_from", "estimate_to", "estimate", "n_paired"]]
+                measure  estimate_from  estimate_to  estimate  n_paired
+    4  share at level 5           0.50          0.0     -0.50         4
+    5        mean level           3.75          3.0     -0.75         4
     """
     func = "year_difference"
     items = _domains(data, domains, func)
-    _require(data, [year, id], func)
-    all_years = _year_values(data[year], year, func)
+    require_frame(data, [year, id], func)
+    all_years = year_values(data[year], year, func)
     y0, y1 = _two_years(all_years, years, func)
     keep = all_years.isin([y0, y1]).fillna(False).to_numpy(dtype=bool)
     sub, later = data.loc[keep], (all_years[keep] == y1).astype(int).to_numpy()
@@ -209,7 +231,7 @@ def year_difference(data: pd.DataFrame, *, years=None, domains=None, id: str = "
     # and whether rated; every statistic is a ratio of sums of these over persons.
     values, rated = np.zeros((P, 2, D, L + 1)), np.zeros((P, 2, D))
     for d, item in enumerate(items):
-        x = _levels(sub, item, func).to_numpy(dtype=float)
+        x = domain_levels(sub, item, func).to_numpy(dtype=float)
         ok = ~np.isnan(x)
         np.add.at(values, (person[ok], later[ok], d, x[ok].astype(int) - 1), 1)
         np.add.at(values, (person[ok], later[ok], d, L), x[ok])
@@ -243,7 +265,7 @@ def year_difference(data: pd.DataFrame, *, years=None, domains=None, id: str = "
                 "domain": item, "label": _label(item),
                 "measure": "mean level" if mean else f"share at level {j + 1}",
                 "level": np.nan if mean else j + 1, "year_from": y0, "year_to": y1,
-                "estimate_from": est[0, d, j], "estimate_to": est[1, d, j], "difference": diff,
+                "estimate_from": est[0, d, j], "estimate_to": est[1, d, j], "estimate": diff,
                 "ci_low": lo, "ci_high": hi, "se": se,
                 "p_value": 2 * stats.norm.sf(abs(diff) / se) if se > 0 else np.nan,
                 "count_from": np.nan if mean else counts[0, d, j],
@@ -251,11 +273,11 @@ def year_difference(data: pd.DataFrame, *, years=None, domains=None, id: str = "
                 "n_from": int(n_rated[0, d]), "n_to": int(n_rated[1, d]),
                 "n_paired": int(((rated[:, 0, d] > 0) & (rated[:, 1, d] > 0)).sum()),
                 "n": int(((rated[:, 0, d] > 0) | (rated[:, 1, d] > 0)).sum()),
-                "scale": ("difference in mean level (to − from; negative = better)" if mean
-                          else "difference in share (to − from)"),
+                "scale": ("mean difference (level, to − from; negative = better)" if mean
+                          else "difference in shares (to − from)"),
                 "method": f"percentile {confidence:.0%} CI, bootstrap over persons ({n_boot} "
                           f"replicates, seed {seed}); pairs kept"})
-    return pd.DataFrame(rows)
+    return as_measure_table(pd.DataFrame(rows), keys=["domain", "label"])
 
 
 def _covariate_matrix(frame: pd.DataFrame, covariates, func: str) -> pd.DataFrame:
@@ -271,6 +293,7 @@ def _covariate_matrix(frame: pd.DataFrame, covariates, func: str) -> pd.DataFram
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
 
 
+@validate_params({"confidence": [CONFIDENCE]})
 def ordinal_year_model(data: pd.DataFrame, *, domain: str, years=None, covariates=None,
                        id: str = "person_id", year: str = "year",
                        confidence: float = 0.95) -> pd.DataFrame:
@@ -289,11 +312,13 @@ def ordinal_year_model(data: pd.DataFrame, *, domain: str, years=None, covariate
 
     Returns
     -------
-    DataFrame, a row per later year: ``domain``, ``label``, ``term``, ``year``,
-    ``reference_year``, ``estimate`` (odds ratio), ``ci_low``, ``ci_high``, ``p_value``,
-    ``log_odds_ratio``, ``se`` (log scale), ``n`` (ratings), ``n_persons``, ``scale``,
-    ``method``, ``adjusted_for``, ``note``. An odds ratio below 1 means lower levels (better
-    functioning) in that year.
+    DataFrame, an estimate table with a row per later year: ``outcome`` (the domain column),
+    ``method``, ``estimand`` (the ``term``, "2017 vs 2015"), ``scale`` (odds ratio of a worse
+    level), ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``n`` (ratings),
+    ``n_exposed`` (empty), ``note``, then ``domain``, ``label``, ``term``, ``year``,
+    ``reference_year``, ``log_odds_ratio``, ``se`` (log scale), ``n_persons``,
+    ``adjusted_for``. An odds ratio below 1 means lower levels (better functioning) in that
+    year.
 
     Notes
     -----
@@ -323,10 +348,10 @@ def ordinal_year_model(data: pd.DataFrame, *, domain: str, years=None, covariate
     func = "ordinal_year_model"
     item = _domains(data, [domain], func)[0]
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
-    _require(data, [year, id, *covariates], func)
+    require_frame(data, [year, id, *covariates], func)
     frame = data[[item, id, *covariates]].copy()
-    frame[item] = _levels(data, item, func)
-    frame["_year"] = _year_values(data[year], year, func)
+    frame[item] = domain_levels(data, item, func)
+    frame["_year"] = year_values(data[year], year, func)
     if years is not None:
         frame = frame[frame["_year"].isin([int(y) for y in years]).fillna(False)]
     frame = frame.dropna()
@@ -357,15 +382,15 @@ def ordinal_year_model(data: pd.DataFrame, *, domain: str, years=None, covariate
     rows = []
     for y in present[1:]:
         b, se = float(fit.params[f"year_{y}"]), float(fit.bse[f"year_{y}"])
-        rows.append({"domain": item, "label": _label(item),
-                     "term": f"{y} vs {present[0]}", "year": y, "reference_year": present[0],
+        rows.append({"outcome": item, "estimand": f"{y} vs {present[0]}",
+                     "domain": item, "label": _label(item), "term": f"{y} vs {present[0]}", "year": y, "reference_year": present[0],
                      "estimate": np.exp(b), "ci_low": np.exp(b - z * se),
                      "ci_high": np.exp(b + z * se), "p_value": 2 * stats.norm.sf(abs(b / se)),
                      "log_odds_ratio": b, "se": se, "n": len(frame),
                      "n_persons": int(frame[id].nunique()),
-                     "scale": "odds ratio of a higher (worse) level",
+                     "scale": "odds ratio (a higher, worse level)",
                      "method": "ordinal logistic regression (proportional odds, statsmodels "
                                "OrderedModel), person-clustered sandwich SEs",
                      "adjusted_for": ", ".join(covariates), "note": "; ".join(notes)})
-    return pd.DataFrame(rows)
+    return as_estimate_table(pd.DataFrame(rows))
 

@@ -10,14 +10,16 @@ from evaluation.errors import ParameterError
 from evaluation.instruments.definition import OPERATORS, Cutoff
 from evaluation.instruments.scoring import score_instrument
 
-from evaluation.comparison.brukerplan import (PLANS, _instrument, _levels, _require, _with_ci, _year_values,
-                         domain_columns)  # noqa: F401 (the examples use domain_columns)
+from evaluation.comparison.brukerplan import (CONFIDENCE, PLANS, brukerplan_instrument,
+                                              domain_columns, domain_levels, shares_with_ci,
+                                              year_values)
+from evaluation.constraints import require_frame, validate_params
 
 
 def _rule(rule) -> Cutoff:
     """The critical-group rule: brukerplan.yaml's ``critical`` cutoff, a Cutoff, or a mapping
     with ``score`` (a score of brukerplan.yaml), ``operator`` and ``value``."""
-    inst = _instrument()
+    inst = brukerplan_instrument()
     if rule is None or isinstance(rule, Cutoff):
         return rule or inst.cutoffs["critical"]
     ok = (isinstance(rule, dict) and set(rule) == {"score", "operator", "value"}
@@ -31,13 +33,14 @@ def _rule(rule) -> Cutoff:
 
 
 def _scores(data: pd.DataFrame, func: str) -> pd.DataFrame:
-    inst = _instrument()
-    _require(data, inst.levels["items"], func)
+    inst = brukerplan_instrument()
+    require_frame(data, inst.levels["items"], func)
     for item in inst.levels["items"]:
-        _levels(data, item, func)
+        domain_levels(data, item, func)
     return score_instrument(data, inst, apply_cutoffs=False)
 
 
+@validate_params({"confidence": [CONFIDENCE]})
 def critical_group(data: pd.DataFrame, *, years=None, rule=None, year: str = "year",
                    confidence: float = 0.95) -> pd.DataFrame:
     """Size of the critical ("dark red") group per mapping year, with Wilson CI.
@@ -53,29 +56,31 @@ def critical_group(data: pd.DataFrame, *, years=None, rule=None, year: str = "ye
 
     Returns
     -------
-    DataFrame, a row per year: ``year``, ``count``, ``n`` (people rated on all eight domains),
-    ``share``, ``ci_low``, ``ci_high``, ``rule``, ``certainty``, ``method``.
+    DataFrame, a measure table with a row per year: ``year``, ``measure`` ("share in the
+    critical group"), ``scale`` ("proportion"), ``estimate`` (the share), ``ci_low``,
+    ``ci_high``, ``n`` (people rated on all eight domains), ``note``, ``count``, ``rule``,
+    ``certainty``, ``method``.
 
     Examples
     --------
     >>> keys = domain_columns()
     >>> df = pd.DataFrame({k: [5, 5, 2, 5] for k in keys} | {"year": [2015, 2015, 2017, 2017]})
-    >>> critical_group(df)[["year", "count", "n", "share", "rule", "certainty"]]
-       year  count  n  share                rule   certainty
-    0  2015      2  2    1.0  red_domains >= 3.0  unverified
-    1  2017      1  2    0.5  red_domains >= 3.0  unverified
+    >>> critical_group(df)[["year", "count", "n", "estimate", "rule", "certainty"]]
+       year  count  n  estimate                rule   certainty
+    0  2015      2  2       1.0  red_domains >= 3.0  unverified
+    1  2017      1  2       0.5  red_domains >= 3.0  unverified
     """
     func = "critical_group"
     cutoff = _rule(rule)
-    _require(data, [year], func)
-    score = _scores(data, func)[_instrument().scores[cutoff.score].column]
+    require_frame(data, [year], func)
+    score = _scores(data, func)[brukerplan_instrument().scores[cutoff.score].column]
     flag = pd.Series(cutoff.compare(score), index=data.index).where(score.notna())
-    frame = pd.DataFrame({"year": _year_values(data[year], year, func), "flag": flag}).dropna()
+    frame = pd.DataFrame({"year": year_values(data[year], year, func), "flag": flag}).dropna()
     if years is not None:
         frame = frame[frame["year"].isin([int(y) for y in years])]
     out = frame.groupby("year").agg(count=("flag", "sum"), n=("flag", "size")).reset_index()
     out["year"] = out["year"].astype(int)
-    out = _with_ci(out, confidence)
+    out = shares_with_ci(out, confidence, measure="share in the critical group", keys=["year"])
     out.insert(len(out.columns) - 1, "rule", f"{cutoff.score} {cutoff.operator} {cutoff.value}")
     out.insert(len(out.columns) - 1, "certainty", cutoff.certainty)
     return out
@@ -98,10 +103,11 @@ def functional_level(data: pd.DataFrame) -> pd.Series:
     >>> functional_level(df).tolist()
     [1, 3]
     """
-    mean = _scores(data, "functional_level")[_instrument().scores["mean"].column]
+    mean = _scores(data, "functional_level")[brukerplan_instrument().scores["mean"].column]
     return np.floor(mean + 0.5).astype("Int64").rename("functional_level")
 
 
+@validate_params({"confidence": [CONFIDENCE]})
 def plan_coverage(data: pd.DataFrame, *, by=("functional_level", "rop_group"), plans=PLANS,
                   years=None, year: str = "year", confidence: float = 0.95) -> pd.DataFrame:
     """Share with an IP, with a crisis plan, and with neither, by overall functional level and
@@ -121,9 +127,11 @@ def plan_coverage(data: pd.DataFrame, *, by=("functional_level", "rop_group"), p
 
     Returns
     -------
-    DataFrame, a row per group × plan: the ``by`` columns, ``plan`` (a plan column or
-    ``neither``), ``count``, ``n`` (rows with that plan recorded; for ``neither``, with every
-    plan recorded), ``share``, ``ci_low``, ``ci_high``, ``years``, ``method``.
+    DataFrame, a measure table with a row per group × plan: the ``by`` columns, ``plan`` (a
+    plan column or ``neither``), ``measure`` ("share with the plan"), ``scale``
+    ("proportion"), ``estimate`` (the share), ``ci_low``, ``ci_high``, ``n`` (rows with that
+    plan recorded; for ``neither``, with every plan recorded), ``note``, ``count``, ``years``,
+    ``method``.
 
     Examples
     --------
@@ -142,12 +150,12 @@ def plan_coverage(data: pd.DataFrame, *, by=("functional_level", "rop_group"), p
     func = "plan_coverage"
     by = [by] if isinstance(by, str) else list(by)
     plans = [plans] if isinstance(plans, str) else list(plans)
-    _require(data, plans, func)
+    require_frame(data, plans, func)
     frame = data.copy()
     if "functional_level" in by and "functional_level" not in frame.columns:
         frame["functional_level"] = functional_level(frame)
     if year in frame.columns:
-        frame[year] = _year_values(frame[year], year, func)
+        frame[year] = year_values(frame[year], year, func)
         if years is not None:
             frame = frame[frame[year].isin([int(y) for y in years]).fillna(False)]
         elif year not in by:
@@ -157,7 +165,7 @@ def plan_coverage(data: pd.DataFrame, *, by=("functional_level", "rop_group"), p
         raise ParameterError(f"{func}: years= needs a year column; {year!r} is not in the data.")
     else:
         used = []
-    _require(frame, by, func)
+    require_frame(frame, by, func)
     values = {}
     for p in plans:
         x = pd.to_numeric(frame[p], errors="coerce")
@@ -173,6 +181,7 @@ def plan_coverage(data: pd.DataFrame, *, by=("functional_level", "rop_group"), p
               for plan, x in values.items()]
     # Stable sort on the groups keeps the plans in the order given, "neither" last.
     out = pd.concat(frames, ignore_index=True).sort_values(by, kind="stable")
-    out = _with_ci(out[[*by, "plan", "count", "n"]].reset_index(drop=True), confidence)
+    out = shares_with_ci(out[[*by, "plan", "count", "n"]].reset_index(drop=True), confidence,
+                         measure="share with the plan", keys=[*by, "plan"])
     out.insert(len(out.columns) - 1, "years", ", ".join(map(str, used)))
     return out

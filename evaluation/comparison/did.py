@@ -3,8 +3,8 @@
 * :func:`did` -- two-way fixed effects (unit and period) with cluster-robust and wild cluster
   bootstrap inference, the latter more reliable with few clusters;
 * :func:`did_means` -- the textbook 2×2: the difference between two mean changes;
-* :func:`event_study` and :func:`event_study_plot` -- a coefficient per period before and after
-  the start, with a joint test of the pre-period ones (pre-trends).
+* event studies (a coefficient per period before and after the start, with a joint test of the
+  pre-period ones) are in :mod:`.event_study`, the shared regression pieces in :mod:`.regression`.
 
 Fits are pyfixest's ``feols`` (fixest's estimator and small-sample corrections). The wild
 cluster bootstrap is this package's own
@@ -15,27 +15,34 @@ change over time, use :mod:`evaluation.comparison.staggered` instead of :func:`d
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from evaluation.comparison.panel import (binary_column, outcome_scale, require_columns,
-                                         wild_cluster_bootstrap)
+                                         tail_alpha, wild_cluster_bootstrap)
+from evaluation.comparison.regression import coefficient, did_work_frame, fit_feols
+from evaluation.constraints import Interval, Options, validate_params
 from evaluation.errors import ParameterError
+from evaluation.estimates import ESTIMATE_COLUMNS, estimate_table
 
-DID_COLUMNS = ["outcome", "method", "estimand", "scale", "estimate", "se", "ci_low", "ci_high",
-               "p_value", "boot_p_value", "boot_ci_low", "boot_ci_high", "n", "n_clusters",
-               "n_treated_clusters", "se_method", "boot_method", "note"]
+DID_COLUMNS = ESTIMATE_COLUMNS + ["se", "boot_p_value", "boot_ci_low", "boot_ci_high",
+                                  "n_clusters", "n_treated_clusters", "se_method", "boot_method"]
+"""The estimate contract's columns, then the SE, the wild bootstrap's p-value and interval and
+the clusters (``n_exposed``: rows with ``D = 1``)."""
+CONFIDENCE = Interval(0, 1, closed="neither")
+REPLICATES = Interval(1, None, integral=True)
 WEBB_BELOW = 12          # clusters: Webb's six-point weights below this, Rademacher from it on
 MANY_CLUSTERS = 2000     # above this the bootstrap's G x G matrices cost more than it adds
 
 
+@validate_params({"vcov": [Options({"cluster", "iid", "hetero"})],
+                  "bootstrap": [Options({"wild"}), None], "n_boot": [REPLICATES],
+                  "confidence": [CONFIDENCE], "unit_effects": ["boolean"]})
 def did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, treated: str, post: str,
         covariates=None, cluster: str | None = None, unit_effects: bool = True,
-        vcov: str = "cluster", bootstrap: str | None = "wild", reps: int = 9999, seed: int = 0,
-        alpha: float = 0.05) -> pd.DataFrame:
+        vcov: str = "cluster", bootstrap: str | None = "wild", n_boot: int = 9999, seed: int = 0,
+        confidence: float = 0.95) -> pd.DataFrame:
     """Difference-in-differences by two-way fixed effects: ``y ~ D + covariates | unit + period``.
 
     Parameters
@@ -57,10 +64,10 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, treated: st
         Cluster-robust (CRV1, t with G − 1 df), classical OLS, or HC1 standard errors.
     bootstrap : {'wild', None}
         Wild cluster bootstrap (only with ``vcov='cluster'``).
-    reps, seed : int
+    n_boot, seed : int
         Bootstrap replications and seed. With few clusters every weight vector is enumerated.
-    alpha : float
-        1 − confidence level.
+    confidence : float
+        Level of the intervals.
 
     Returns
     -------
@@ -74,7 +81,7 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, treated: st
     programme and the start is the same for every treated unit (or effects do not change
     over time). The wild cluster bootstrap is the restricted one (WCR; null imposed, bootstrap-t,
     Cameron, Gelbach & Miller 2008) with Webb's six-point weights below 12 clusters and
-    Rademacher weights otherwise; when the weights can be enumerated (2^G or 6^G ≤ ``reps``)
+    Rademacher weights otherwise; when the weights can be enumerated (2^G or 6^G ≤ ``n_boot``)
     they are. Its p-value tests ``D = 0``; its interval is every value the test does not reject
     (test inversion, as Stata's ``boottest`` and R's ``fwildclusterboot``). With few *treated*
     clusters every cluster-based method is unreliable (MacKinnon & Webb 2017); the note says so.
@@ -110,13 +117,9 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, treated: st
     >>> res[["estimate", "se", "n"]].round(4).to_dict("records")
     [{'estimate': 3.0, 'se': 2.0, 'n': 8}]
     """
-    if vcov not in ("cluster", "iid", "hetero"):
-        raise ParameterError(f"vcov={vcov!r}: expected 'cluster', 'iid' or 'hetero'.")
-    if bootstrap not in ("wild", None):
-        raise ParameterError(f"bootstrap={bootstrap!r}: expected 'wild' or None.")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     cluster = cluster or unit
-    work, n_left = _work_frame(data, outcome, unit, period, treated, post, covariates, cluster)
+    work, n_left = did_work_frame(data, outcome, unit, period, treated, post, covariates, cluster)
     if not (work["_D"] == 1).any():
         raise ParameterError(f"No row has {treated}=1 and {post}=1: there is no treated period "
                              "to estimate an effect for.")
@@ -126,7 +129,7 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, treated: st
     rhs = " + ".join(["_D"] + ([] if unit_effects else ["_T"]) + xcols)
     fml = f"_y ~ {rhs} | " + ("_u + _t" if unit_effects else "_t")
     spec = {"cluster": {"CRV1": "_c"}, "iid": "iid", "hetero": "hetero"}[vcov]
-    est, se, p, lo, hi = _coefficient(_feols(fml, work, spec), "_D", alpha)
+    est, se, p, lo, hi = coefficient(fit_feols(fml, work, spec), "_D", confidence)
     n_clusters = work["_c"].nunique()
     n_treated = work.loc[work["_D"] == 1, "_c"].nunique()
     n_comparison = work.loc[work["_T"] == 0, "_c"].nunique()
@@ -149,8 +152,9 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, treated: st
         else:
             weights = "webb" if n_clusters < WEBB_BELOW else "rademacher"
             boot, used = wild_cluster_bootstrap(work, xcols + ([] if unit_effects else ["_T"]),
-                                                unit_effects=unit_effects, reps=reps, seed=seed,
-                                                alpha=alpha, weights=weights)
+                                                unit_effects=unit_effects, n_boot=n_boot,
+                                                seed=seed, confidence=confidence,
+                                                weights=weights)
             every = (6 if weights == "webb" else 2) ** n_clusters == used
             boot_method = (f"wild cluster bootstrap-t, null imposed (WCR), {weights} weights, "
                            f"{used} draws{' (all)' if every else ''}; CI by test inversion")
@@ -162,17 +166,18 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, treated: st
                      "inference are unreliable with so few (MacKinnon & Webb 2017)")
     method = ("DiD, two-way fixed effects (unit and period)" if unit_effects
               else "DiD, treated-group and period effects")
-    return pd.DataFrame([{
+    return estimate_table([{
         "outcome": outcome, "method": method, "estimand": "ATT", "scale": outcome_scale(work["_y"]),
         "estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p,
         "boot_p_value": boot[0], "boot_ci_low": boot[1], "boot_ci_high": boot[2],
-        "n": len(work), "n_clusters": n_clusters, "n_treated_clusters": n_treated,
-        "se_method": se_method, "boot_method": boot_method, "note": "; ".join(notes)}],
-        columns=DID_COLUMNS)
+        "n": len(work), "n_exposed": int((work["_D"] == 1).sum()), "n_clusters": n_clusters,
+        "n_treated_clusters": n_treated, "se_method": se_method, "boot_method": boot_method,
+        "note": "; ".join(notes)}], extra=DID_COLUMNS[len(ESTIMATE_COLUMNS):])
 
 
+@validate_params({"confidence": [CONFIDENCE]})
 def did_means(data: pd.DataFrame, *, outcome: str, treated: str, post: str, unit: str | None = None,
-              alpha: float = 0.05) -> pd.DataFrame:
+              confidence: float = 0.95) -> pd.DataFrame:
     """The textbook 2×2 difference-in-differences: the difference between two mean changes.
 
     Parameters
@@ -185,14 +190,15 @@ def did_means(data: pd.DataFrame, *, outcome: str, treated: str, post: str, unit
         Unit identifier of a panel. Given: each unit's change (mean after − mean before) is
         compared between the groups, from units seen in both periods. Not given: the four cell
         means are taken as independent samples (repeated cross-sections).
-    alpha : float
-        1 − confidence level.
+    confidence : float
+        Level of the interval.
 
     Returns
     -------
     pandas.DataFrame
-        One row: ``estimate = (ȳ₁₁ − ȳ₁₀) − (ȳ₀₁ − ȳ₀₀)``, its SE, a t interval with
-        Welch–Satterthwaite degrees of freedom, ``n`` (rows or units), ``n_treated`` and the four
+        One row of an estimate table: ``estimate = (ȳ₁₁ − ȳ₁₀) − (ȳ₀₁ − ȳ₀₀)``, a t interval
+        with Welch–Satterthwaite degrees of freedom, ``n`` (rows or units), ``n_exposed`` (those
+        of the treated group), then its ``se`` and the four
         means (``mean_treated_pre`` ...).
 
     Notes
@@ -229,7 +235,7 @@ def did_means(data: pd.DataFrame, *, outcome: str, treated: str, post: str, unit
         means = cells.mean()
         sizes = cells.size()
         var = cells.var() / sizes
-        n, n_treated, what = len(df), int((df[treated] == 1).sum()), "four independent cell means"
+        n, n_exposed, what = len(df), int((df[treated] == 1).sum()), "four independent cell means"
     else:
         by_unit = df.groupby([unit, post])[outcome].mean().unstack(post).dropna()
         groups = df.groupby(unit)[treated].first().loc[by_unit.index]
@@ -240,76 +246,18 @@ def did_means(data: pd.DataFrame, *, outcome: str, treated: str, post: str, unit
         change = (by_unit[1] - by_unit[0]).groupby(groups)
         sizes = change.size()
         var = change.var() / sizes
-        n, n_treated = len(by_unit), int(change.size()[1])
+        n, n_exposed = len(by_unit), int(change.size()[1])
         what = f"unit changes; {df[unit].nunique() - n} unit(s) seen in one period only left out"
     se = float(np.sqrt(var.sum()))
     dof = float(var.sum() ** 2 / (var ** 2 / (sizes - 1)).sum())   # Welch–Satterthwaite
     est = float((means[1, 1] - means[1, 0]) - (means[0, 1] - means[0, 0]))
-    t = stats.t.ppf(1 - alpha / 2, dof)
-    return pd.DataFrame([{
+    t = stats.t.ppf(1 - tail_alpha(confidence) / 2, dof)
+    return estimate_table([{
         "outcome": outcome, "method": "DiD, difference of mean changes (2×2)", "estimand": "ATT",
         "scale": outcome_scale(df[outcome]), "estimate": est, "se": se,
         "ci_low": est - t * se, "ci_high": est + t * se,
         "p_value": float(2 * stats.t.sf(abs(est / se), dof)) if se > 0 else np.nan,
-        "n": n, "n_treated": n_treated,
+        "n": n, "n_exposed": n_exposed,
         "mean_treated_pre": float(means[1, 0]), "mean_treated_post": float(means[1, 1]),
         "mean_comparison_pre": float(means[0, 0]), "mean_comparison_post": float(means[0, 1]),
-        "se_method": f"Welch ({what}), t({dof:.1f})", "note": ""}])
-
-def _work_frame(data, outcome, unit, period, treated, post, covariates, cluster):
-    """Complete cases with safe column names (formulas need them): _y, _D, _T, _u, _t, _c, _x*."""
-    require_columns(data, [outcome, unit, period, treated, post, cluster, *covariates], what="data")
-    used = list(dict.fromkeys([outcome, unit, period, treated, post, cluster, *covariates]))
-    complete = data[used].dropna()
-    if not pd.api.types.is_numeric_dtype(complete[outcome]):
-        raise ParameterError(f"outcome {outcome!r} must be numeric; it is {complete[outcome].dtype}.")
-    work = pd.DataFrame({"_y": complete[outcome].astype(float),
-                         "_T": binary_column(complete[treated], treated),
-                         "_u": pd.factorize(complete[unit])[0],
-                         "_t": pd.factorize(complete[period], sort=True)[0],
-                         "_c": pd.factorize(complete[cluster])[0]}, index=complete.index)
-    work["_D"] = work["_T"] * binary_column(complete[post], post)
-    return _with_covariates(work, complete, covariates).reset_index(drop=True), len(data) - len(complete)
-
-
-def _with_covariates(work, frame, covariates):
-    """Covariates as columns _x0, _x1, ...: numbers as they are, text dummy-coded."""
-    if covariates:
-        x = pd.get_dummies(frame[covariates], drop_first=True, dtype=float)
-        work = work.assign(**{f"_x{i}": x[col].to_numpy(float) for i, col in enumerate(x.columns)})
-    return work
-
-
-def _coefficient(fit, name, alpha):
-    """(estimate, se, p, ci_low, ci_high) of one coefficient; quiet when the SE is 0 or NaN."""
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore")
-        return (float(fit.coef()[name]), float(fit.se()[name]), float(fit.pvalue()[name]),
-                *(float(v) for v in fit.confint(alpha=alpha).loc[name]))
-
-
-def _feols(fml, work, vcov):
-    import pyfixest as pf   # imported here: it is slow to import and only the fits need it
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # pyfixest warns about dropped singletons and the like
-        try:
-            return pf.feols(fml, data=work, vcov=vcov, fixef_rm="none")
-        except np.linalg.LinAlgError as exc:
-            raise ParameterError("The regression has no residual degrees of freedom (as many "
-                                 "parameters as rows, e.g. one row per cell), so no standard "
-                                 "error; use did_means on the rows behind the cells.") from exc
-
-
-# -- event study ------------------------------------------------------------------------------------
-
-
-def event_study(*args, **kwargs):
-    """See :func:`evaluation.comparison.event_study.event_study`."""
-    from evaluation.comparison.event_study import event_study as run
-    return run(*args, **kwargs)
-
-
-def event_study_plot(*args, **kwargs):
-    """See :func:`evaluation.comparison.event_study.event_study_plot`."""
-    from evaluation.comparison.event_study import event_study_plot as run
-    return run(*args, **kwargs)
+        "se_method": f"Welch ({what}), t({dof:.1f})", "note": ""}], extra=["se"])

@@ -3,26 +3,24 @@ the start, relative to the period before it, and the joint test of the periods b
 pre-trends). The overall estimate is in :mod:`.did`."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.comparison.panel import require_columns
+from evaluation.comparison.panel import outcome_scale, require_columns
+from evaluation.comparison.regression import coefficient, fit_feols, with_covariates
+from evaluation.constraints import Interval, validate_params
+from evaluation.disclosure.figures import axes_or_new
 from evaluation.errors import ParameterError
+from evaluation.estimates import estimate_table
 
-DID_COLUMNS = ["outcome", "method", "estimand", "scale", "estimate", "se", "ci_low", "ci_high",
-               "p_value", "boot_p_value", "boot_ci_low", "boot_ci_high", "n", "n_clusters",
-               "n_treated_clusters", "se_method", "boot_method", "note"]
-WEBB_BELOW = 12          # clusters: Webb's six-point weights below this, Rademacher from it on
-MANY_CLUSTERS = 2000     # above this the bootstrap's G x G matrices cost more than it adds
-
-from evaluation.comparison.did import _coefficient, _feols, _with_covariates
+EVENT_METHOD = "event study, two-way fixed effects (unit and period)"
 
 
+@validate_params({"confidence": [Interval(0, 1, closed="neither")]})
 def event_study(data: pd.DataFrame, *, outcome: str, unit: str, period: str, event_time: str,
                 reference: int = -1, covariates=None, cluster: str | None = None,
-                alpha: float = 0.05) -> pd.DataFrame:
+                confidence: float = 0.95) -> pd.DataFrame:
     """A DiD coefficient per period before and after the start, relative to ``reference``.
 
     Parameters
@@ -38,15 +36,16 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, period: str, eve
         As in :func:`did`.
     cluster : str, optional
         Cluster column (default ``unit``).
-    alpha : float
-        1 − confidence level.
+    confidence : float
+        Level of the intervals.
 
     Returns
     -------
     pandas.DataFrame
-        A row per event time: ``event_time``, ``estimate``, ``se``, ``ci_low``, ``ci_high``,
-        ``p_value``, ``n`` (rows at that event time), ``n_clusters`` (clusters with rows
-        there) and ``period_kind`` ('pre', 'reference', 'post'). ``attrs['pretrend']`` holds
+        An estimate table, a row per event time: ``outcome``, ``method``, ``estimand`` ('ATT'),
+        ``scale``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``n`` (rows at that event
+        time), ``n_exposed`` (empty), ``note``, then ``event_time``, ``se``, ``n_clusters``
+        (clusters with rows there) and ``period_kind`` ('pre', 'reference', 'post'). ``attrs['pretrend']`` holds
         the joint test that every pre-period coefficient is 0: ``statistic`` (F), ``df1``,
         ``df2`` (clusters − 1), ``p_value``, ``event_times`` and a ``note``.
 
@@ -105,9 +104,9 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, period: str, eve
         if t != reference:
             names[t] = f"_e{'m' if t < 0 else 'p'}{abs(t)}"
             work[names[t]] = (k == t).astype(float).to_numpy()
-    work = _with_covariates(work, df, covariates)
+    work = with_covariates(work, df, covariates)
     rhs = " + ".join(list(names.values()) + [c for c in work.columns if c.startswith("_x")])
-    fit = _feols(f"_y ~ {rhs} | _u + _t", work.reset_index(drop=True), {"CRV1": "_c"})
+    fit = fit_feols(f"_y ~ {rhs} | _u + _t", work.reset_index(drop=True), {"CRV1": "_c"})
     dropped = [t for t, n in names.items() if n not in fit.coef().index]
     if dropped:
         raise ParameterError(f"event time(s) {dropped} cannot be told apart from the unit and "
@@ -115,17 +114,18 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, period: str, eve
                              "drop the most distant event times.")
     rows = []
     clusters_at = work.groupby(k.to_numpy())["_c"].nunique()
+    scale = outcome_scale(work["_y"])
     for t in times:
-        row = {"event_time": t, "estimate": 0.0, "se": np.nan, "ci_low": np.nan,
+        row = {"outcome": outcome, "method": EVENT_METHOD, "estimand": "ATT", "scale": scale,
+               "event_time": t, "estimate": 0.0, "se": np.nan, "ci_low": np.nan,
                "ci_high": np.nan, "p_value": np.nan, "n": int((k == t).sum()),
                "n_clusters": int(clusters_at[t]),
                "period_kind": "reference" if t == reference else ("pre" if t < 0 else "post")}
         if t != reference:
             row.update(zip(["estimate", "se", "p_value", "ci_low", "ci_high"],
-                           _coefficient(fit, names[t], alpha)))
+                           coefficient(fit, names[t], confidence)))
         rows.append(row)
-    out = pd.DataFrame(rows)
-    out.insert(0, "outcome", outcome)
+    out = estimate_table(rows, extra=["event_time", "se", "n_clusters", "period_kind"])
     pre = [t for t in times if t < 0 and t != reference]
     test = _pretrend_test(fit, [names[t] for t in pre], work["_c"].nunique())
     single = [t for t in pre if clusters_at[t] < 2]
@@ -177,9 +177,7 @@ def event_study_plot(data: pd.DataFrame, *, x: str = "event_time", y: str = "est
     >>> event_study_plot(data=res).get_xlabel()
     'periods since the start'
     """
-    import matplotlib.pyplot as plt
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax = axes_or_new(ax)
     low = (data[y] - data["ci_low"]).fillna(0).to_numpy()
     high = (data["ci_high"] - data[y]).fillna(0).to_numpy()
     ax.errorbar(data[x], data[y], yerr=[low, high], fmt="o", capsize=3, color="C0")

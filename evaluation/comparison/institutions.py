@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.errors import ParameterError
+from evaluation.constraints import Interval, Options, require_frame, validate_params
 from evaluation.describe.overview import proportion_ci
-from evaluation.constraints import require_frame as _require
+from evaluation.errors import ParameterError
+from evaluation.estimates import as_measure_table
 
 FLAG_INSIDE = "inside"
 
@@ -106,8 +107,9 @@ def funnel_data(data: pd.DataFrame, *, unit: str, successes: str | None = None,
     Returns
     -------
     points : DataFrame
-        A row per unit: ``unit``, ``n``, ``count`` (proportions), ``estimate``, ``ci_low``,
-        ``ci_high`` (Wilson for a proportion, estimate ± z·SE for a mean), ``target``, ``z``
+        A measure table, a row per unit: ``unit``, ``measure`` ("proportion" or "mean"),
+        ``scale``, ``estimate``, ``ci_low``, ``ci_high`` (Wilson for a proportion, estimate ±
+        z·SE for a mean), ``n``, ``note``, ``count`` (proportions), ``target``, ``z``
         (standardised distance from the target), ``lower_<level>``/``upper_<level>`` at the
         unit's n (``lower_95``, ``upper_99_8``), ``flag`` ('inside', 'outside 95%', 'outside
         99.8%'), ``direction`` ('above'/'below'), ``kind``, ``method``.
@@ -138,7 +140,7 @@ def funnel_data(data: pd.DataFrame, *, unit: str, successes: str | None = None,
     limits = tuple(sorted(float(x) for x in limits))
     if not limits or any(not 0 < x < 1 for x in limits):
         raise ParameterError(f"{func}: limits must be levels between 0 and 1, got {limits}.")
-    _require(data, [unit, successes, n, outcome, estimate, se], func)
+    require_frame(data, [unit, successes, n, outcome, estimate, se], func)
     modes = [outcome is not None, successes is not None, estimate is not None]
     if sum(modes) != 1:
         raise ParameterError(f"{func}: give exactly one of outcome= (person rows), successes= "
@@ -211,16 +213,20 @@ def funnel_data(data: pd.DataFrame, *, unit: str, successes: str | None = None,
     per["kind"], per["method"] = kind, how
     if "n" in per and (per["n"] % 1 == 0).all():
         per["n"] = per["n"].astype(int)
-    first = ["unit", "n"] + (["count"] if kind == "proportion" else [])
-    cols = first + ["estimate", "ci_low", "ci_high", "target", "z"] + \
+    per["measure"], per["scale"], per["note"] = kind, kind, ""
+    first = ["unit", "measure", "scale", "estimate", "ci_low", "ci_high", "n", "note"] + \
+        (["count"] if kind == "proportion" else [])
+    cols = first + ["target", "z"] + \
         [c for c in per.columns if c.startswith(("lower_", "upper_"))] + \
         ["flag", "direction", "kind", "method"]
     curve_rows = pd.concat([pd.DataFrame({"n": grid_n, "level": lv, "lower": lo, "upper": hi})
                             for lv, (lo, hi) in curves.items()], ignore_index=True)
     curve_rows["target"], curve_rows["kind"] = target, kind
-    return per[cols], curve_rows
+    return as_measure_table(per[cols], keys=["unit"]), curve_rows
 
 
+@validate_params({"confidence": [Interval(0, 1, closed="neither")],
+                  "higher_is_better": ["boolean"]})
 def shrunken_effects(data: pd.DataFrame, *, outcome: str, unit: str, covariates=None,
                      higher_is_better: bool = True, confidence: float = 0.95) -> pd.DataFrame:
     """Institution effects from a random-intercept model: shrunken (BLUP) beside raw, with
@@ -239,11 +245,12 @@ def shrunken_effects(data: pd.DataFrame, *, outcome: str, unit: str, covariates=
 
     Returns
     -------
-    DataFrame, a row per unit sorted by rank: ``unit``, ``n``, ``raw_mean`` (the unit's mean
-    outcome), ``raw_effect`` (its mean residual from the fixed part: the unshrunken effect),
-    ``estimate`` (the BLUP of the random intercept), ``se`` (conditional SD), ``pi_low``,
-    ``pi_high`` (estimate ± z·se), ``shrinkage``, ``rank``, ``outcome``, ``sigma_u2``,
-    ``sigma2``, ``method``.
+    DataFrame, a measure table with a row per unit sorted by rank: ``unit``, ``measure``
+    ("institution effect (BLUP)"), ``scale``, ``estimate`` (the BLUP of the random
+    intercept), ``ci_low``, ``ci_high`` (its conditional prediction interval, estimate ±
+    z·se), ``n``, ``note``, then ``raw_mean`` (the unit's mean outcome), ``raw_effect`` (its
+    mean residual from the fixed part: the unshrunken effect), ``se`` (conditional SD),
+    ``shrinkage``, ``rank``, ``outcome``, ``sigma_u2``, ``sigma2``, ``method``.
 
     Notes
     -----
@@ -275,7 +282,7 @@ def shrunken_effects(data: pd.DataFrame, *, outcome: str, unit: str, covariates=
     import statsmodels.formula.api as smf
     func = "shrunken_effects"
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
-    _require(data, [outcome, unit, *covariates], func)
+    require_frame(data, [outcome, unit, *covariates], func)
     frame = pd.DataFrame({"y": pd.to_numeric(data[outcome], errors="coerce"), "g": data[unit]})
     terms = []
     for i, c in enumerate(covariates):
@@ -301,7 +308,7 @@ def shrunken_effects(data: pd.DataFrame, *, outcome: str, unit: str, covariates=
     per["estimate"] = per["unit"].map(blup)
     per["se"] = np.sqrt(per["unit"].map(cond))
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    per["pi_low"], per["pi_high"] = per["estimate"] - z * per["se"], per["estimate"] + z * per["se"]
+    per["ci_low"], per["ci_high"] = per["estimate"] - z * per["se"], per["estimate"] + z * per["se"]
     reliability = sigma_u2 / (sigma_u2 + sigma2 / per["n"]) if sigma_u2 > 0 else 0.0 * per["n"]
     per["shrinkage"] = 1 - reliability
     per["rank"] = per["estimate"].rank(ascending=not higher_is_better, method="min").astype(int)
@@ -312,4 +319,7 @@ def shrunken_effects(data: pd.DataFrame, *, outcome: str, unit: str, covariates=
                      f"with conditional {confidence:.0%} prediction intervals"
                      + (f"; adjusted for {', '.join(covariates)}" if covariates else "")
                      + (f"; {'; '.join(notes)}" if notes else ""))
+    per["measure"] = "institution effect (BLUP)"
+    per["scale"] = "mean difference (from the overall mean)"
+    per = as_measure_table(per, keys=["unit"])
     return per.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)

@@ -22,20 +22,34 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
+from evaluation.constraints import Interval, validate_params
 from evaluation.disclosure import DisclosureRules
 from evaluation.errors import ParameterError
+from evaluation.estimates import MEASURE_COLUMNS, SCALES, measure_table
 
 METHODS = ("REML", "DL", "PM")
-SUMMARY_COLUMNS = ["estimate", "ci_low", "ci_high", "se", "z", "p_value", "pi_low", "pi_high",
-                   "tau2", "i2_percent", "h2", "q", "q_df", "q_p", "k", "n", "method", "scale",
-                   "prediction", "notes"]
+POOLED = "pooled effect (random effects)"
+SUMMARY_EXTRA = ["se", "z", "p_value", "pi_low", "pi_high", "tau2", "i2_percent", "h2", "q",
+                 "q_df", "q_p", "k", "method", "analysis_scale", "prediction"]
+SUMMARY_COLUMNS = MEASURE_COLUMNS + SUMMARY_EXTRA
+"""The measure contract's columns (``measure`` :data:`POOLED`), then the meta-analysis's own;
+``analysis_scale`` is 'linear' or 'log' (ratios pooled on the log scale)."""
+
+
+def effect_scale(analysis_scale: str, name: str = "") -> str:
+    """The contract's ``scale`` of a pooled effect: the last part of a record name such as
+    ``daily_chaos/AIPW/ATE/mean difference`` when it is one of the contract's scales, else
+    "ratio" for effects pooled on the log scale and "mean difference" otherwise."""
+    last = str(name).rsplit("/", 1)[-1]
+    if last.split(" (")[0] in SCALES:
+        return last
+    return "ratio" if analysis_scale == "log" else "mean difference"
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,10 +82,13 @@ class MetaResult:
     studies: pd.DataFrame = field(repr=False)
     notes: tuple = ()
 
-    def to_frame(self) -> pd.DataFrame:
-        row = {c: getattr(self, c) for c in SUMMARY_COLUMNS if c != "notes"}
-        row["notes"] = "; ".join(self.notes)
-        return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
+    def to_frame(self, name: str = "") -> pd.DataFrame:
+        """The one-row summary as a measure table (``scale`` from :func:`effect_scale`)."""
+        row = {c: getattr(self, c) for c in SUMMARY_EXTRA if c != "analysis_scale"}
+        row.update(measure=POOLED, estimate=self.estimate, ci_low=self.ci_low,
+                   ci_high=self.ci_high, n=self.n, note="; ".join(self.notes),
+                   analysis_scale=self.scale, scale=effect_scale(self.scale, name))
+        return measure_table([row], extra=SUMMARY_EXTRA)
 
 
 def reml_tau2(y, v, *, tol: float = 1e-10, max_iter: int = 100) -> tuple[float, bool]:
@@ -107,6 +124,7 @@ def reml_tau2(y, v, *, tol: float = 1e-10, max_iter: int = 100) -> tuple[float, 
     return float(tau2), False
 
 
+@validate_params({"confidence": [Interval(0, 1, closed="neither")]})
 def meta_analysis(data: pd.DataFrame, *, estimate: str = "estimate", se: str | None = None,
                   ci_low: str = "ci_low", ci_high: str = "ci_high", label: str | None = None,
                   n: str | None = "n", method: str = "REML", scale: str = "linear",
@@ -186,9 +204,6 @@ def meta_analysis(data: pd.DataFrame, *, estimate: str = "estimate", se: str | N
     if absent:
         raise ParameterError(f"{func}: column(s) {absent} not in the data; columns: "
                              f"{', '.join(map(str, data.columns))}.")
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ParameterError(f"meta_analysis: confidence must be between 0 and 1 (e.g. 0.95); "
-                             f"got {confidence!r}.")
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
     labels = (data[label] if label else pd.Series(data.index, index=data.index)).astype(str)
     est = pd.to_numeric(data[estimate], errors="coerce")
@@ -257,14 +272,13 @@ def meta_analysis(data: pd.DataFrame, *, estimate: str = "estimate", se: str | N
 
 
 def _tables(results):
-    if isinstance(results, (str, Path)):
-        from evaluation.batch.results import read_results
-        return read_results(results)
     try:
         runs, records = results
     except (TypeError, ValueError):
-        raise ParameterError("pool_batch: results must be a batch folder, a results.duckdb, or "
-                             "the (runs, results) tables of read_results.") from None
+        runs = records = None
+    if not (isinstance(runs, pd.DataFrame) and isinstance(records, pd.DataFrame)):
+        raise ParameterError("pool_batch: results must be the (runs, results) tables of a "
+                             "batch, as its read_results gives them.")
     return runs, records
 
 
@@ -317,6 +331,7 @@ def batch_records(results, *, name: str, by: str = "institution", exclude=("all"
     return m[cols].reset_index(drop=True)
 
 
+@validate_params({"confidence": [Interval(0, 1, closed="neither")]})
 def pool_batch(results, *, name: str, by: str = "institution", method: str = "REML",
                scale: str | None = None, confidence: float = 0.95, prediction: str = "t",
                exclude=("all",), rules: DisclosureRules | None = None) -> pd.DataFrame:
@@ -324,9 +339,10 @@ def pool_batch(results, *, name: str, by: str = "institution", method: str = "RE
 
     Parameters
     ----------
-    results : path or (runs, results)
-        A batch folder or ``results.duckdb`` (read with
-        :func:`evaluation.batch.results.read_results`), or its two tables.
+    results : (runs, results)
+        The two tables of a batch (its ``read_results(folder)``): ``runs`` with ``run_id``,
+        ``status`` and ``grid`` (JSON), ``results`` with ``run_id``, ``name``, ``estimate``,
+        ``ci_low``, ``ci_high``, ``p_value`` and ``n``. Reading the store is the caller's job.
     name : str
         fnmatch pattern of result names, such as ``"daily_chaos/AIPW/ATE/*"``; each distinct
         name matched is pooled on its own.
@@ -338,10 +354,11 @@ def pool_batch(results, *, name: str, by: str = "institution", method: str = "RE
 
     Returns
     -------
-    DataFrame, a row per name: ``name`` and the :class:`MetaResult` summary columns
-    (``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``, ``tau2``, ``i2_percent``,
-    ``q``, ``q_p``, ``k``, ``n`` …), ``units`` (the units pooled) and ``notes`` (what was left
-    out and why: failed runs, the pooled run, missing CIs, records of fewer than min_cell).
+    DataFrame, a measure table with a row per name: ``name``, then the :class:`MetaResult`
+    summary columns (``measure``, ``scale``, ``estimate``, ``ci_low``, ``ci_high``, ``n``,
+    ``note`` (what was left out and why: failed runs, the pooled run, missing CIs, records of
+    fewer than min_cell), ``pi_low``, ``pi_high``, ``tau2``, ``i2_percent``, ``q``, ``q_p``,
+    ``k`` …) and ``units`` (the units pooled).
 
     Examples
     --------
@@ -354,8 +371,8 @@ def pool_batch(results, *, name: str, by: str = "institution", method: str = "RE
     ...     "p_value": 0.01, "n": [300, 100, 100, 100]})
     >>> pooled = pool_batch((runs, results), name="chaos/AIPW/*")
     >>> pooled[["name", "estimate", "k", "n", "units"]].round(2)
-                                 name  estimate  k      n    units
-    0  chaos/AIPW/ATE/mean difference      -0.3  3  300.0  A, B, C
+                                 name  estimate  k    n    units
+    0  chaos/AIPW/ATE/mean difference      -0.3  3  300  A, B, C
     """
     records = batch_records(results, name=name, by=by, exclude=exclude, rules=rules)
     rows = []
@@ -366,16 +383,17 @@ def pool_batch(results, *, name: str, by: str = "institution", method: str = "RE
         extra = [f"left out: {lab} ({why})" if pd.notna(lab) else f"left out: {why}"
                  for lab, why in zip(out["label"], out["left_out"])]
         if len(part) < 2:
-            row = pd.DataFrame([{c: np.nan for c in SUMMARY_COLUMNS}])
-            row["k"], row["scale"] = len(part), sc
+            row = measure_table([{"measure": POOLED, "scale": effect_scale(sc, nm),
+                                  "estimate": np.nan, "k": len(part), "analysis_scale": sc}],
+                                extra=SUMMARY_EXTRA)
             extra.append("fewer than two units: nothing to pool")
         else:
             res = meta_analysis(part, label="label", method=method, scale=sc,
                                 confidence=confidence, prediction=prediction)
-            row = res.to_frame()
+            row = res.to_frame(nm)
             extra += list(res.notes)
         row.insert(0, "name", nm)
         row["units"] = ", ".join(map(str, part["label"]))
-        row["notes"] = "; ".join(extra)
+        row["note"] = "; ".join(extra)
         rows.append(row)
     return pd.concat(rows, ignore_index=True)

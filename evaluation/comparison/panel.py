@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.constraints import require_frame
+from evaluation.constraints import Interval, Options, require_frame, validate_params
 from evaluation.errors import ParameterError
 
 PANEL_COLUMNS = ["treated", "post", "D", "cohort", "event_time"]
@@ -238,6 +238,11 @@ def binary_column(values: pd.Series, name: str) -> pd.Series:
     return values.astype(int)
 
 
+def tail_alpha(confidence: float) -> float:
+    """1 − ``confidence``, rounded so that 0.95 gives exactly 0.05 (what the fits take)."""
+    return round(1.0 - confidence, 12)
+
+
 def outcome_scale(values: pd.Series) -> str:
     """'risk difference' for a 0/1 outcome (a linear probability model), else 'mean difference'."""
     return "risk difference" if values.isin([0, 1]).all() else "mean difference"
@@ -245,9 +250,14 @@ def outcome_scale(values: pd.Series) -> str:
 
 # -- wild cluster bootstrap -------------------------------------------------------------------------
 
-def wild_cluster_bootstrap(work, controls, *, unit_effects=True, reps=9999, seed=0, alpha=0.05,
-                           weights="webb"):
-    """Restricted wild cluster bootstrap-t for the coefficient of ``_D``: (p, ci_low, ci_high).
+@validate_params({"n_boot": [Interval(1, None, integral=True)],
+                  "confidence": [Interval(0, 1, closed="neither")],
+                  "weights": [Options({"webb", "rademacher"})]})
+def wild_cluster_bootstrap(work, controls, *, unit_effects=True, n_boot=9999, seed=0,
+                           confidence=0.95, weights="webb"):
+    """Restricted wild cluster bootstrap-t for the coefficient of ``_D``: ((p, ci_low, ci_high),
+    draws used), the interval at level ``confidence`` from ``n_boot`` draws (or every weight
+    vector, when there are fewer).
 
     ``work`` has ``_y``, ``_D``, ``_u``, ``_t``, ``_c`` and the ``controls`` columns. Unit fixed
     effects are removed by demeaning within unit, which is exact because units are nested in
@@ -287,7 +297,7 @@ def wild_cluster_bootstrap(work, controls, *, unit_effects=True, reps=9999, seed
     h1 = qd.T @ qy + np.outer(a2, a1) / dd
     h2 = qd.T @ qd + np.outer(a2, a2) / dd
     stats_ = []
-    for v in _weights(n_g, reps, seed, weights):     # blocks of draws, to bound the memory
+    for v in _weights(n_g, n_boot, seed, weights):     # blocks of draws, to bound the memory
         s1 = a1[:, None] * v - h1 @ v
         s2 = a2[:, None] * v - h2 @ v
         stats_.append([a1 @ v, a2 @ v, (s1 * s1).sum(0), (s1 * s2).sum(0), (s2 * s2).sum(0)])
@@ -301,6 +311,7 @@ def wild_cluster_bootstrap(work, controls, *, unit_effects=True, reps=9999, seed
         # rounding alone.
         return float(np.mean(np.abs(t_star) > abs(t) * (1 + 1e-9)))
 
+    alpha = tail_alpha(confidence)
     return (pvalue(0.0), _invert(pvalue, beta, se_orig, alpha, -1),
             _invert(pvalue, beta, se_orig, alpha, +1)), len(n1)
 
@@ -314,15 +325,15 @@ def _demean(v, unit):
     return out.ravel() if v.ndim == 1 else out
 
 
-def _weights(n_clusters, reps, seed, kind, block=1000):
-    """Weight vectors as (clusters x draws) blocks: all of them when there are at most ``reps``."""
+def _weights(n_clusters, n_boot, seed, kind, block=1000):
+    """Weight vectors as (clusters x draws) blocks: all of them when there are at most ``n_boot``."""
     values = np.array([-1.0, 1.0]) if kind == "rademacher" else WEBB
-    if len(values) ** n_clusters <= reps:
+    if len(values) ** n_clusters <= n_boot:
         yield np.array(list(itertools.product(values, repeat=n_clusters))).T
         return
     rng = np.random.default_rng(seed)
-    for start in range(0, reps, block):
-        yield rng.choice(values, size=(n_clusters, min(block, reps - start)))
+    for start in range(0, n_boot, block):
+        yield rng.choice(values, size=(n_clusters, min(block, n_boot - start)))
 
 
 def _invert(pvalue, beta, se, alpha, side):

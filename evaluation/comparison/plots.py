@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.disclosure import DisclosureRules
-from evaluation.disclosure.figures import level_shares_plot as _level_shares_plot
+from evaluation.disclosure.figures import level_shares_plot, trajectory_plot
 
 POINT_COLOURS = {"inside": "#1f4e79"}
 OUTSIDE_COLOURS = ["#fb8c00", "#c62828", "#6a1b9a"]
@@ -84,7 +84,7 @@ def funnel_plot(points: pd.DataFrame, limits: pd.DataFrame, *, x: str = "n",
 
 
 def caterpillar_plot(data: pd.DataFrame, *, x: str = "estimate", y: str = "unit",
-                     low: str = "pi_low", high: str = "pi_high", raw: str | None = "raw_effect",
+                     low: str = "ci_low", high: str = "ci_high", raw: str | None = "raw_effect",
                      n: str | None = "n", null: float | None = 0.0, ax=None,
                      rules: DisclosureRules | None = None):
     """Units sorted by their (shrunken) effect with intervals, a row each; the raw effect as an
@@ -94,7 +94,7 @@ def caterpillar_plot(data: pd.DataFrame, *, x: str = "estimate", y: str = "unit"
     Examples
     --------
     >>> effects = pd.DataFrame({"unit": list("abc"), "estimate": [0.3, -0.1, 0.5],
-    ...                         "pi_low": [0.1, -0.3, 0.0], "pi_high": [0.5, 0.1, 1.0],
+    ...                         "ci_low": [0.1, -0.3, 0.0], "ci_high": [0.5, 0.1, 1.0],
     ...                         "raw_effect": [0.35, -0.12, 0.9], "n": [60, 80, 3]})
     >>> ax = caterpillar_plot(effects)
     >>> [t.get_text() for t in ax.get_yticklabels()]
@@ -124,9 +124,9 @@ def caterpillar_plot(data: pd.DataFrame, *, x: str = "estimate", y: str = "unit"
     return ax
 
 
-def level_shares_plot(data: pd.DataFrame, *, x: str = "share", y: str = "label",
-                      year: str = "year", hue: str = "level", n: str = "count", ax=None,
-                      rules: DisclosureRules | None = None):
+def level_shares_by_year_plot(data: pd.DataFrame, *, x: str = "estimate", y: str = "label",
+                              year: str = "year", hue: str = "level", n: str = "count", ax=None,
+                              rules: DisclosureRules | None = None):
     """Stacked bars of the share at each level (1 green … 5 red), a bar per domain and year,
     from :func:`evaluation.comparison.brukerplan.level_shares_by_year`. Drawn with
     :func:`evaluation.disclosure.figures.level_shares_plot`, so levels of fewer than min_cell people are
@@ -137,15 +137,15 @@ def level_shares_plot(data: pd.DataFrame, *, x: str = "share", y: str = "label",
     >>> shares = pd.DataFrame({"label": "housing", "year": [2015] * 5 + [2017] * 5,
     ...                        "level": [1, 2, 3, 4, 5] * 2,
     ...                        "count": [10, 20, 30, 20, 20, 15, 25, 30, 20, 10]})
-    >>> shares["share"] = shares["count"] / 100
-    >>> ax = level_shares_plot(shares)
+    >>> shares["estimate"] = shares["count"] / 100
+    >>> ax = level_shares_by_year_plot(shares)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['housing 2015', 'housing 2017']
     >>> plt.close("all")
     """
     d = data.copy()
     d["_row"] = d[y].astype(str) + " " + d[year].astype(str)
-    ax = _level_shares_plot(d, x=x, y="_row", hue=hue, n=n, ax=_axes(ax, (7, 6)), rules=rules)
+    ax = level_shares_plot(d, x=x, y="_row", hue=hue, n=n, ax=_axes(ax, (7, 6)), rules=rules)
     ax.invert_yaxis()        # first domain and earliest year at the top, read downwards
     ax.set_ylabel("")
     return ax
@@ -160,7 +160,7 @@ def meta_forest_plot(data: pd.DataFrame, summary, *, x: str = "estimate", y: str
 
     ``data`` is ``MetaResult.studies`` (or any table with ``y``, ``x``, ``low``, ``high``);
     ``summary`` the :class:`~evaluation.comparison.meta_analysis.MetaResult` or its ``to_frame()``
-    row. Ratios (``scale == "log"``) are drawn on a log axis with the null at 1.
+    row. Ratios (``analysis_scale == "log"``) are drawn on a log axis with the null at 1.
 
     Examples
     --------
@@ -180,7 +180,7 @@ def meta_forest_plot(data: pd.DataFrame, summary, *, x: str = "estimate", y: str
         s = summary.iloc[0]
     else:                                       # a MetaResult
         s = summary.to_frame().iloc[0]
-    log = s.get("scale") == "log"
+    log = s.get("analysis_scale") == "log"
     small = _small(data, n, rules)
     d = data.reset_index(drop=True)
     sizes = (d[weight].to_numpy(float) if weight and weight in d.columns
@@ -216,3 +216,48 @@ def meta_forest_plot(data: pd.DataFrame, summary, *, x: str = "estimate", y: str
         _note(ax, f"{int(small.sum())} study row(s) of fewer than {rules.min_cell} people not "
                   f"drawn (still pooled).")
     return ax
+
+
+def programme_trends_plot(design: pd.DataFrame, *, y: str, x: str = "period", ax=None,
+                          rules: DisclosureRules | None = None):
+    """Mean of ``y`` by period for the programme and the comparison units of a
+    :func:`~evaluation.comparison.panel.programme_panel`, with a dashed line at the first start
+    (``design.attrs['starts']``); returns the Axes."""
+    ax = _axes(ax, (9, 4))
+    d = design.assign(group=design["treated"].map({1: "programme", 0: "comparison"}))
+    trajectory_plot(d, x=x, y=y, hue="group", ax=ax, rules=rules)
+    starts = design.attrs.get("starts") or {}
+    if starts:
+        ax.axvline(min(pd.to_datetime(list(starts.values()))), color="#555555", linestyle="--",
+                   linewidth=0.8)
+    ax.set_title("mean by period, programme and comparison units")
+    ax.figure.tight_layout()
+    return ax
+
+
+def institutions_figure(points: pd.DataFrame, limits: pd.DataFrame, effects: pd.DataFrame, *,
+                        variable: str, rules: DisclosureRules | None = None):
+    """The funnel of IP coverage beside the caterpillar of shrunken effects on ``variable``,
+    one figure; returns its two Axes."""
+    _, axes = plt.subplots(1, 2, figsize=(15, 5))
+    funnel_plot(points, limits, ax=axes[0], rules=rules)
+    axes[0].set_title("IP coverage against size")
+    caterpillar_plot(effects, ax=axes[1], rules=rules)
+    axes[1].set_title(f"{variable}: shrunken institution effects")
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def pooled_forest_plots(pooled: pd.DataFrame, records: pd.DataFrame, *,
+                        rules: DisclosureRules | None = None) -> list:
+    """A :func:`meta_forest_plot` per pooled name of a batch (``pooled`` from ``pool_batch``,
+    ``records`` from ``batch_records``), each in a figure of its own; returns the Axes."""
+    out = []
+    for name, one in pooled.groupby("name"):
+        rows = records[(records["name"] == name) & records["left_out"].isna()]
+        ax = meta_forest_plot(rows, one.iloc[0], ax=_axes(None, (8, 0.5 * len(rows) + 2)),
+                              rules=rules)
+        ax.set_title(name)
+        ax.figure.tight_layout()
+        out.append(ax)
+    return out

@@ -7,38 +7,41 @@ effect is still changing, and is biased, even in sign (Goodman-Bacon 2021). Two 
   for each cohort g (units that started in period g) and period t, a 2×2 DiD of cell means
   against never-treated (or not-yet-treated) units with base period g − 1, aggregated over
   cohorts and periods, or by time since the start; unconditional (no covariates);
-* :func:`two_stage_did` -- Gardner's two-stage DiD (pyfixest's ``did2s``): unit and period
+* :func:`~evaluation.comparison.staggered_regressions.two_stage_did` -- Gardner's two-stage DiD (pyfixest's ``did2s``): unit and period
   effects fitted on the untreated rows, then the treated rows' mean residual;
 
-and :func:`naive_twfe`, the regression to contrast them with. :func:`compare_staggered` stacks
-the three overall estimates in one table. Every function takes a row per respondent (repeated
+and :func:`~evaluation.comparison.staggered_regressions.naive_twfe`, the regression to contrast
+them with; :func:`~evaluation.comparison.staggered_regressions.compare_staggered` stacks the
+three overall estimates in one table. The two regressions are in :mod:`.staggered_regressions`. Every function takes a row per respondent (repeated
 cross-sections) or per unit and period, with a ``cohort`` column (the start period; missing for
 never-treated units) such as :func:`evaluation.comparison.panel.programme_panel` makes.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.comparison.panel import outcome_scale, require_columns
+from evaluation.comparison.panel import outcome_scale, require_columns, tail_alpha
+from evaluation.constraints import Interval, Options, validate_params
 from evaluation.errors import ParameterError
+from evaluation.estimates import ESTIMATE_COLUMNS, estimate_table
 
-STAGGERED_COLUMNS = ["outcome", "method", "estimand", "aggregation", "cohort", "period",
-                     "event_time", "scale", "estimate", "se", "ci_low", "ci_high", "p_value", "n",
-                     "n_treated", "se_method", "note"]
+STAGGERED_EXTRA = ["aggregation", "cohort", "period", "event_time", "se", "se_method"]
+STAGGERED_COLUMNS = ESTIMATE_COLUMNS + STAGGERED_EXTRA
+"""The estimate contract's columns, then which aggregate a row is, its SE and how it was found
+(``n_exposed``: treated rows from the start on)."""
 CONTROLS = ("never_treated", "not_yet_treated")
 AGGREGATIONS = ("overall", "event_time", "cohort")
-TWFE_WARNING = ("biased under staggered adoption when effects change with time since the start "
-                "or differ between cohorts: earlier adopters serve as controls for later ones "
-                "(Goodman-Bacon 2021)")
+CONFIDENCE = Interval(0, 1, closed="neither")
+REPLICATES = Interval(1, None, integral=True)
 
 
+@validate_params({"control": [Options(CONTROLS)], "n_boot": [REPLICATES],
+                  "confidence": [CONFIDENCE]})
 def group_time_att(data: pd.DataFrame, *, outcome: str, unit: str, period: str, cohort: str,
-                   control: str = "never_treated", cluster: str | None = None, reps: int = 999,
-                   seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+                   control: str = "never_treated", cluster: str | None = None, n_boot: int = 999,
+                   seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
     """ATT(g, t) for every cohort g and period t: a 2×2 DiD of cell means.
 
     Parameters
@@ -54,17 +57,17 @@ def group_time_att(data: pd.DataFrame, *, outcome: str, unit: str, period: str, 
     cluster : str, optional
         Level of the multiplier bootstrap. Default: each row (as Callaway & Sant'Anna for
         repeated cross-sections); give ``unit`` to allow for unit-by-period shocks.
-    reps, seed : int
+    n_boot, seed : int
         Bootstrap draws and seed.
-    alpha : float
-        1 − confidence level (pointwise intervals).
+    confidence : float
+        Level of the (pointwise) intervals.
 
     Returns
     -------
     pandas.DataFrame
         A row per (cohort, period) with ``aggregation`` 'group_time', the ``event_time``, the
         estimate, bootstrap SE, interval and p-value, ``n`` (rows in the four cells) and
-        ``n_treated`` (treated rows in period t); columns :data:`STAGGERED_COLUMNS`.
+        ``n_exposed`` (treated rows in period t); columns :data:`STAGGERED_COLUMNS`.
 
     Notes
     -----
@@ -81,22 +84,24 @@ def group_time_att(data: pd.DataFrame, *, outcome: str, unit: str, period: str, 
     """
     cells, info = _cells(data, outcome, unit, period, cohort, control, cluster)
     rows, psi = _att_gt(cells, info)
-    draws = _multiplier(psi, reps, seed)
+    draws = _multiplier(psi, n_boot, seed)
     out = []
     for r, d in zip(rows, draws):
-        out.append(_result(info, r, d, alpha, aggregation="group_time"))
-    return pd.DataFrame(out, columns=STAGGERED_COLUMNS)
+        out.append(_result(info, r, d, confidence, aggregation="group_time"))
+    return estimate_table(out, extra=STAGGERED_EXTRA)
 
 
+@validate_params({"control": [Options(CONTROLS)], "n_boot": [REPLICATES],
+                  "confidence": [CONFIDENCE]})
 def staggered_att(data: pd.DataFrame, *, outcome: str, unit: str, period: str, cohort: str,
                   control: str = "never_treated", aggregation=AGGREGATIONS,
-                  cluster: str | None = None, reps: int = 999, seed: int = 0,
-                  alpha: float = 0.05) -> pd.DataFrame:
+                  cluster: str | None = None, n_boot: int = 999, seed: int = 0,
+                  confidence: float = 0.95) -> pd.DataFrame:
     """The ATT(g, t) of :func:`group_time_att` aggregated: overall, by event time, by cohort.
 
     Parameters
     ----------
-    data, outcome, unit, period, cohort, control, cluster, reps, seed, alpha
+    data, outcome, unit, period, cohort, control, cluster, n_boot, seed, confidence
         As in :func:`group_time_att`.
     aggregation : str or sequence of {'overall', 'event_time', 'cohort'}
         Which aggregations to return.
@@ -136,7 +141,7 @@ def staggered_att(data: pd.DataFrame, *, outcome: str, unit: str, period: str, c
     >>> rows = [(u, t, g, 5.0 + u + 0.5 * t + (2.0 * (t - g + 1) if g is not None and t >= g else 0))
     ...         for u, g in [(0, 2), (1, 3), (2, None), (3, None)] for t in range(5) for _ in range(3)]
     >>> df = pd.DataFrame(rows, columns=["unit", "t", "g", "y"])
-    >>> res = staggered_att(df, outcome="y", unit="unit", period="t", cohort="g", reps=99)
+    >>> res = staggered_att(df, outcome="y", unit="unit", period="t", cohort="g", n_boot=99)
     >>> res.loc[res["aggregation"] == "event_time", ["event_time", "estimate"]].round(6).values.tolist()
     [[-3.0, 0.0], [-2.0, 0.0], [0.0, 2.0], [1.0, 4.0], [2.0, 6.0]]
     """
@@ -146,10 +151,10 @@ def staggered_att(data: pd.DataFrame, *, outcome: str, unit: str, period: str, c
         raise ParameterError(f"aggregation {bad}: expected some of {list(AGGREGATIONS)}.")
     cells, info = _cells(data, outcome, unit, period, cohort, control, cluster)
     rows, psi = _att_gt(cells, info)
-    draws = _multiplier(psi, reps, seed)
+    draws = _multiplier(psi, n_boot, seed)
     n_cell = cells["n"]
     att = np.array([r["estimate"] for r in rows])
-    w = np.array([r["n_treated"] for r in rows], float)
+    w = np.array([r["n_exposed"] for r in rows], float)
     e = np.array([r["event_time"] for r in rows])
     g = [r["cohort"] for r in rows]
     out = []
@@ -163,18 +168,16 @@ def staggered_att(data: pd.DataFrame, *, outcome: str, unit: str, period: str, c
             ww = w[mask] / w[mask].sum()
             used = [rows[i] for i in np.flatnonzero(mask)]
             used_cells = set().union(*(r["cells"] for r in used))
-            r = {"estimate": float(ww @ att[mask]), "n_treated": int(w[mask].sum()),
+            r = {"estimate": float(ww @ att[mask]), "n_exposed": int(w[mask].sum()),
                  "n": int(sum(n_cell[c] for c in used_cells)),
                  "units": (min(r["units"][0] for r in used), min(r["units"][1] for r in used)),
                  "cohort": key if agg == "cohort" else None,
                  "event_time": key if agg == "event_time" else np.nan, "period": None}
-            out.append(_result(info, r, ww @ draws[mask], alpha, aggregation=agg))
-    return pd.DataFrame(out, columns=STAGGERED_COLUMNS)
+            out.append(_result(info, r, ww @ draws[mask], confidence, aggregation=agg))
+    return estimate_table(out, extra=STAGGERED_EXTRA)
 
 
 def _cells(data, outcome, unit, period, cohort, control, cluster):
-    if control not in CONTROLS:
-        raise ParameterError(f"control={control!r}: expected one of {list(CONTROLS)}.")
     require_columns(data, [outcome, unit, period, cohort, cluster], what="data")
     df = data.dropna(subset=[outcome, unit, period] + ([cluster] if cluster else []))
     periods = pd.Index(np.sort(df[period].unique()))
@@ -240,7 +243,7 @@ def _att_gt(cells, info):
             rows.append({"cohort": info["periods"][g], "period": info["periods"][t],
                          "event_time": t - g, "estimate": float(att),
                          "n": int(n[tr][:, [t, base]].sum() + n[co][:, [t, base]].sum()),
-                         "n_treated": int(n[tr, t].sum()), "units": (len(tr), len(co)),
+                         "n_exposed": int(n[tr, t].sum()), "units": (len(tr), len(co)),
                          "cells": {(u, s) for u in (*tr, *co) for s in (t, base)}})
     if not rows:
         raise ParameterError("No cohort has both treated and comparison units with data in its "
@@ -270,22 +273,22 @@ def _influence(cells, info, tr, co, t, base):
     return np.bincount(info["unit_cluster"], weights=psi)
 
 
-def _multiplier(psi, reps, seed):
-    """Draws of ATT* − ATT = psi @ xi with Mammen weights xi per cluster: (rows x reps)."""
+def _multiplier(psi, n_boot, seed):
+    """Draws of ATT* − ATT = psi @ xi with Mammen weights xi per cluster: (rows x n_boot)."""
     rng = np.random.default_rng(seed)
     s5 = np.sqrt(5)
     chunk = int(np.clip(2_000_000 // psi.shape[1], 1, 200))   # about 16 MB of weights at a time
     out = []
-    for start in range(0, reps, chunk):
-        k = min(chunk, reps - start)
+    for start in range(0, n_boot, chunk):
+        k = min(chunk, n_boot - start)
         low = rng.random((psi.shape[1], k)) < (s5 + 1) / (2 * s5)
         xi = np.where(low, (1 - s5) / 2, (1 + s5) / 2)
         out.append(psi @ xi)
     return np.concatenate(out, axis=1)
 
 
-def _result(info, r, draws, alpha, *, aggregation):
-    z = stats.norm.ppf(1 - alpha / 2)
+def _result(info, r, draws, confidence, *, aggregation):
+    z = stats.norm.ppf(1 - tail_alpha(confidence) / 2)
     q25, q75 = np.quantile(draws, [0.25, 0.75])
     se = float((q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25)))
     est = r["estimate"]
@@ -302,111 +305,6 @@ def _result(info, r, draws, alpha, *, aggregation):
         "period": r.get("period"), "event_time": r.get("event_time"), "scale": info["scale"],
         "estimate": est, "se": se, "ci_low": est - z * se, "ci_high": est + z * se,
         "p_value": float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan,
-        "n": r["n"], "n_treated": r["n_treated"],
+        "n": r["n"], "n_exposed": r["n_exposed"],
         "se_method": f"multiplier bootstrap (Mammen), clusters: {level}, {draws.size} draws",
         "note": note}
-
-
-# -- the regressions ------------------------------------------------------------------------------
-
-def _regression_frame(data, outcome, unit, period, cohort, cluster):
-    require_columns(data, [outcome, unit, period, cohort, cluster], what="data")
-    df = data.dropna(subset=[outcome, unit, period] + ([cluster] if cluster else []))
-    periods = pd.Index(np.sort(df[period].unique()))
-    g = periods.get_indexer(df[cohort].where(df[cohort].notna(), periods[0]))
-    if (df[cohort].notna() & (g < 0)).any():
-        raise ParameterError(f"a value of {cohort!r} is not one of the periods in {period!r}.")
-    t = periods.get_indexer(df[period])
-    work = pd.DataFrame({"_y": df[outcome].to_numpy(float), "_u": pd.factorize(df[unit])[0],
-                         "_t": t, "_D": (df[cohort].notna().to_numpy() & (t >= g)).astype(int),
-                         "_c": np.arange(len(df)) if cluster is None else pd.factorize(df[cluster])[0]})
-    always = work.groupby("_u")["_D"].min()
-    if (always == 1).any():
-        name = df[unit].iloc[np.flatnonzero(work["_u"] == always.index[always == 1][0])[0]]
-        raise ParameterError(f"{name!r} is treated in every period it has data: with no period "
-                             "before its start, parallel trends can be neither checked nor "
-                             f"assumed; the DiD is not identified for {name!r}.")
-    return work
-
-
-def two_stage_did(data: pd.DataFrame, *, outcome: str, unit: str, period: str, cohort: str,
-                  cluster: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """Gardner's two-stage DiD (pyfixest ``did2s``): the ATT over treated rows, one row.
-
-    Stage 1 fits ``y ~ unit + period`` effects on the untreated rows (never-treated units and
-    treated units before their start); stage 2 regresses the residuals on ``D``. Valid under
-    staggered adoption with heterogeneous effects, like Borusyak, Jaravel & Spiess's imputation
-    estimator; it uses every pre-period, so it is less noisy than :func:`staggered_att` when
-    the errors are independent. SEs account for the first stage (GMM, clustered by ``cluster``,
-    default: each row). In R: ``did2s::did2s(data, yname, first_stage = ~ 0 | unit + period,
-    second_stage = ~ i(D), treatment = "D", cluster_var)``.
-
-    References
-    ----------
-    Gardner J (2022). Two-stage differences in differences. arXiv:2207.05943.
-    """
-    import pyfixest as pf
-    work = _regression_frame(data, outcome, unit, period, cohort, cluster)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = pf.did2s(work, yname="_y", first_stage="~ 0 | _u + _t", second_stage="~ _D",
-                       treatment="_D", cluster="_c")
-    return _fit_row(fit, work, outcome, "two-stage DiD (Gardner 2022)", alpha, "",
-                    f"GMM with the first stage, clusters: {cluster or 'each row'}")
-
-
-def naive_twfe(data: pd.DataFrame, *, outcome: str, unit: str, period: str, cohort: str,
-               cluster: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """``y ~ D | unit + period``: for contrast only, labelled as biased under staggered adoption.
-
-    The coefficient is a weighted average of all 2×2 comparisons, including 'forbidden' ones
-    that use already-treated units as controls; when effects grow after the start it is pulled
-    towards zero (Goodman-Bacon 2021). SEs clustered by ``cluster`` (default: HC1 per row).
-    """
-    import pyfixest as pf
-    work = _regression_frame(data, outcome, unit, period, cohort, cluster)
-    vcov = "hetero" if cluster is None else {"CRV1": "_c"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = pf.feols("_y ~ _D | _u + _t", data=work, vcov=vcov, fixef_rm="none")
-    return _fit_row(fit, work, outcome, "naive two-way fixed effects", alpha, TWFE_WARNING,
-                    f"CRV1, clusters: {cluster}" if cluster else "HC1")
-
-
-def _fit_row(fit, work, outcome, method, alpha, note, se_method):
-    lo, hi = (float(v) for v in fit.confint(alpha=alpha).loc["_D"])
-    row = dict.fromkeys(STAGGERED_COLUMNS)
-    row.update(outcome=outcome, method=method, estimand="ATT", aggregation="overall",
-               event_time=np.nan, scale=outcome_scale(work["_y"]),
-               estimate=float(fit.coef()["_D"]), se=float(fit.se()["_D"]), ci_low=lo, ci_high=hi,
-               p_value=float(fit.pvalue()["_D"]), n=len(work), n_treated=int(work["_D"].sum()),
-               se_method=se_method, note=note)
-    return pd.DataFrame([row], columns=STAGGERED_COLUMNS)
-
-
-def compare_staggered(data: pd.DataFrame, *, outcome: str, unit: str, period: str, cohort: str,
-                      control: str = "never_treated", cluster: str | None = None,
-                      reps: int = 999, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
-    """The overall ATT three ways: Callaway–Sant'Anna, two-stage, and the naive TWFE (biased).
-
-    Parameters are those of :func:`staggered_att`; returns three rows with the columns
-    :data:`STAGGERED_COLUMNS`.
-
-    Examples
-    --------
-    Two cohorts whose effect grows by 2 each period after the start; no noise. The true ATT
-    over the treated rows is (2 + 4 + 6 + 2 + 4) / 5 = 3.6:
-
-    >>> import pandas as pd
-    >>> rows = [(u, t, g, 5.0 + u + 0.5 * t + (2.0 * (t - g + 1) if g is not None and t >= g else 0))
-    ...         for u, g in [(0, 2), (1, 3), (2, None), (3, None)] for t in range(5) for _ in range(3)]
-    >>> df = pd.DataFrame(rows, columns=["unit", "t", "g", "y"])
-    >>> res = compare_staggered(df, outcome="y", unit="unit", period="t", cohort="g", reps=99)
-    >>> res["estimate"].round(4).tolist()
-    [3.6, 3.6, 3.1429]
-    """
-    args = dict(outcome=outcome, unit=unit, period=period, cohort=cohort, cluster=cluster,
-                alpha=alpha)
-    return pd.concat([staggered_att(data, control=control, aggregation="overall", reps=reps,
-                                    seed=seed, **args),
-                      two_stage_did(data, **args), naive_twfe(data, **args)], ignore_index=True)
