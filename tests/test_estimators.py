@@ -211,18 +211,18 @@ def test_crude_binary_newcombe_and_woolf():
     d = 0.6 - 0.3
     newcombe = (d - np.sqrt((0.6 - l1) ** 2 + (u0 - 0.3) ** 2),
                 d + np.sqrt((u1 - 0.6) ** 2 + (0.3 - l0) ** 2))
-    assert (res.loc["RD", "ci_low"], res.loc["RD", "ci_high"]) == pytest.approx(newcombe)
+    assert (res.loc["risk difference", "ci_low"], res.loc["risk difference", "ci_high"]) == pytest.approx(newcombe)
     chi2 = stats.chi2_contingency([[12, 8], [6, 14]], correction=False)
-    assert res.loc["RD", "p_value"] == pytest.approx(chi2.pvalue)
+    assert res.loc["risk difference", "p_value"] == pytest.approx(chi2.pvalue)
     se = np.sqrt(1 / 12 + 1 / 8 + 1 / 6 + 1 / 14)
-    assert res.loc["OR", "estimate"] == pytest.approx(3.5)
-    assert res.loc["OR", "ci_low"] == pytest.approx(np.exp(np.log(3.5) - z * se))
+    assert res.loc["odds ratio", "estimate"] == pytest.approx(3.5)
+    assert res.loc["odds ratio", "ci_low"] == pytest.approx(np.exp(np.log(3.5) - z * se))
 
 
 def test_gcomputation_matches_direct_standardisation(synthetic):
     df, _ = synthetic
     res = adjusted(df, "goal_retention", "has_ip", ["severity", "age"], kind="binary")
-    rd = res.set_index("scale").loc["RD"]
+    rd = res.set_index("scale").loc["risk difference"]
     x = np.column_stack([np.ones(len(df)), df.has_ip, df.severity, df.age])
     import statsmodels.api as sm
     fit = sm.Logit(df.goal_retention.to_numpy(), x).fit(disp=0)
@@ -240,10 +240,10 @@ def test_synthetic_truth_is_covered_and_crude_is_confounded(synthetic):
     df, truth = synthetic
     ate = truth["ate"]
     g = adjusted(df, "goal_retention", "has_ip", SYN_COVARIATES, kind="binary",
-                 cluster="institution").set_index("scale").loc["RD"]
+                 cluster="institution").set_index("scale").loc["risk difference"]
     w = ipw(df, "goal_retention", "has_ip", SYN_COVARIATES, estimand="ATE").iloc[0]
     d = aipw(df, "goal_retention", "has_ip", SYN_COVARIATES, estimand="ATE").iloc[0]
-    c = crude(df, "goal_retention", "has_ip").set_index("scale").loc["RD"]
+    c = crude(df, "goal_retention", "has_ip").set_index("scale").loc["risk difference"]
     for row in (g, w, d):
         assert row.ci_low <= ate <= row.ci_high, (row.method, row.estimate, ate)
         assert abs(c.estimate - ate) > abs(row.estimate - ate), row.method
@@ -258,7 +258,7 @@ def test_overlap_weights_and_result_shape(synthetic):
     res = ipw(df, "goal_retention", "has_ip", SYN_COVARIATES, estimand="ATO")
     assert list(res.columns) == RESULT_COLUMNS and len(res) == 1
     row = res.iloc[0]
-    assert (row.scale, row.estimand, row.method) == ("RD", "ATO", "IPW")
+    assert (row.scale, row.estimand, row.method) == ("risk difference", "ATO", "IPW")
     assert row.ci_low < row.estimate < row.ci_high
     assert "ESS" in row.note
 

@@ -230,7 +230,7 @@ def test_mice_bad_input():
     df = pd.DataFrame({"y": [1.0, np.nan, 3.0], "t": [0, 1, 1], "z": [1, 2, 3]})
     with pytest.raises(ParameterError, match="'age'"):
         mice_estimate(df, "y", "t", ["age"], kind="continuous")
-    with pytest.raises(ParameterError, match="m must be"):
+    with pytest.raises(ParameterError, match="parameter .m. is 1"):
         mice_estimate(df, "y", "t", ["z"], kind="continuous", m=1)
 
 

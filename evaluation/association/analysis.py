@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
+from evaluation.constraints import Options, check_param, validate_params
 from evaluation.errors import ParameterError
+from evaluation.estimates import ESTIMATE_COLUMNS, as_estimate_table
+from evaluation.association.estimators import adjusted, aipw, crude, ipw
+from evaluation.association.evalues import e_value
 from evaluation.association.frame import AnalysisFrame, analysis_frame
+from evaluation.association.mixed import mixed_model
+from evaluation.association.multiplicity import METHOD_NAMES, adjust_pvalues
 
 METHODS = ("crude", "adjusted", "ipw", "aipw", "mixed")
 ESTIMANDS = ("ATE", "ATT", "ATO")   # ATO: overlap weights (IPW only; AIPW is for ATE/ATT)
-COLUMNS = ["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high", "p_value",
-           "n", "n_exposed", "e_value", "e_value_ci", "p_adjusted", "adjustment", "note"]
+COLUMNS = ESTIMATE_COLUMNS + ["e_value", "e_value_ci", "p_adjusted", "adjustment"]
+"""The columns of :func:`evaluate`'s estimates, in order (the estimators' ``se`` … follow)."""
 
 
 def adjustment_set(frame: AnalysisFrame) -> list[str]:
@@ -27,6 +34,7 @@ def adjustment_set(frame: AnalysisFrame) -> list[str]:
     return covs
 
 
+@validate_params({"estimand": [Options(ESTIMANDS)]})
 def estimate_effects(frame: AnalysisFrame, *, methods=METHODS, estimand: str = "ATE",
                      name: str | None = None) -> pd.DataFrame:
     """All requested methods for one analysis frame; a row per method × scale.
@@ -35,18 +43,13 @@ def estimate_effects(frame: AnalysisFrame, *, methods=METHODS, estimand: str = "
     gain nothing from a second thread, and a second thread turned 7.5 s into up to 57 s for
     100,000 people when another process shared the machine (bench/estimate_speed.py).
     """
-    from threadpoolctl import threadpool_limits
+    for method in methods:
+        check_param("estimate_effects", "methods", method, [Options(METHODS)])
     with threadpool_limits(limits=1, user_api="blas"):
         return _estimate_effects(frame, methods=methods, estimand=estimand, name=name)
 
 
 def _estimate_effects(frame: AnalysisFrame, *, methods, estimand, name) -> pd.DataFrame:
-    from evaluation.association import estimators, mixed
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ParameterError(f"Unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
-    if estimand not in ESTIMANDS:
-        raise ParameterError(f"Estimand {estimand!r} is not one of {', '.join(ESTIMANDS)}.")
     d, y, a, kind = frame.data, frame.outcome, frame.exposure, frame.kind
     covs = adjustment_set(frame)
     # Clusters only when there are several institutions (one gives no between-cluster variance).
@@ -54,29 +57,25 @@ def _estimate_effects(frame: AnalysisFrame, *, methods, estimand, name) -> pd.Da
                and d[frame.institution].nunique() > 1 else None)
     rows = []
     if "crude" in methods:
-        rows.append(estimators.crude(d, y, a, kind=kind))
+        rows.append(crude(d, y, a, kind=kind))
     if "adjusted" in methods:
-        rows.append(estimators.adjusted(d, y, a, covs, kind=kind, cluster=cluster))
+        rows.append(adjusted(d, y, a, covs, kind=kind, cluster=cluster))
     if "ipw" in methods:
-        rows.append(estimators.ipw(d, y, a, covs, estimand=estimand, kind=kind))
+        rows.append(ipw(d, y, a, covs, estimand=estimand, kind=kind))
     if "aipw" in methods and estimand != "ATO":
-        rows.append(estimators.aipw(d, y, a, covs, estimand=estimand, kind=kind))
+        rows.append(aipw(d, y, a, covs, estimand=estimand, kind=kind))
     if "mixed" in methods and cluster:
-        rows.append(mixed.mixed_model(d, y, a, [c for c in covs if c != cluster], group=cluster,
-                                      kind=kind))
+        rows.append(mixed_model(d, y, a, [c for c in covs if c != cluster], group=cluster,
+                                kind=kind))
     table = pd.concat([r for r in rows if r is not None and len(r)], ignore_index=True)
     table["outcome"] = name or y
-    return table
-
-
-SCALE_NAMES = {"RD": "risk difference", "OR": "odds ratio", "MD": "mean difference"}
+    return as_estimate_table(table)
 
 
 def add_e_values(table: pd.DataFrame, frame: AnalysisFrame) -> pd.DataFrame:
     """E-values (VanderWeele & Ding 2017) for every adjusted estimate: how strong unmeasured
     confounding would have to be to explain the estimate away (point, and the CI limit nearer
     the null). Risk differences use the unexposed arm's risk; mean differences the outcome's SD."""
-    from evaluation.association.evalues import e_value
     d, y, a = frame.data, frame.outcome, frame.exposure
     baseline = float(d.loc[d[a] == 0, y].mean()) if frame.kind == "binary" else None
     sd = float(d[y].std()) if frame.kind == "continuous" else None
@@ -93,9 +92,10 @@ def add_e_values(table: pd.DataFrame, frame: AnalysisFrame) -> pd.DataFrame:
                      baseline_risk=baseline if scale == "RD" else None,
                      sd=sd if scale == "SMD" else None)
         table.loc[i, ["e_value", "e_value_ci"]] = ev[["e_value_point", "e_value_ci"]].iloc[0].to_numpy()
-    return table
+    return as_estimate_table(table)
 
 
+@validate_params({"estimand": [Options(ESTIMANDS)], "correction": [Options(METHOD_NAMES)]})
 def evaluate(study, outcomes=None, *, methods=METHODS, estimand: str = "ATE", covariates=None,
              correction: str = "holm"):
     """Every method for every outcome of the study (default: all under ``outcomes:``).
@@ -109,6 +109,8 @@ def evaluate(study, outcomes=None, *, methods=METHODS, estimand: str = "ATE", co
     return evaluate_frames(frames, methods=methods, estimand=estimand, correction=correction)
 
 
+@validate_params({"frames": [dict], "estimand": [Options(ESTIMANDS)],
+                  "correction": [Options(METHOD_NAMES)], "on_error": [Options({"raise", "note"})]})
 def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
                     correction: str = "holm", on_error: str = "raise"):
     """:func:`evaluate` for analysis frames already built (name -> AnalysisFrame), such as
@@ -118,9 +120,6 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
     in a small group, say) is left out of the estimates and listed in the rows table with its
     reason, instead of stopping every other estimate.
     """
-    from evaluation.association.multiplicity import adjust_pvalues
-    if on_error not in {"raise", "note"}:
-        raise ParameterError(f"on_error must be 'raise' or 'note'; got {on_error!r}.")
     tables, accounts = [], []
     for name, frame in frames.items():
         if on_error == "raise":
@@ -138,7 +137,6 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
             if not parts:
                 continue
             table = pd.concat(parts, ignore_index=True)
-        table["scale"] = table["scale"].replace(SCALE_NAMES)
         tables.append(add_e_values(table, frame))
         accounts.append(pd.DataFrame([{"outcome": name, "reason": "used", "rows": len(frame.data)}]))
         accounts.append(frame.left_out.assign(outcome=name))
@@ -156,4 +154,4 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
     estimates["p_adjusted"] = (estimates["p_value"] * estimates.pop("_factor")).clip(upper=1.0)
     rows = pd.concat(accounts, ignore_index=True)[["outcome", "reason", "rows"]]
     first = [c for c in COLUMNS if c in estimates.columns]
-    return estimates[first + [c for c in estimates.columns if c not in first]], rows
+    return as_estimate_table(estimates[first + [c for c in estimates.columns if c not in first]]), rows

@@ -18,7 +18,8 @@ import pandas as pd
 from evaluation.disclosure import DisclosureRules
 from evaluation.errors import ParameterError
 from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default, distribution_plot
-from evaluation.association.propensity import ESTIMANDS, WeightResult, _binary_treatment, _check_columns, _is_categorical
+from evaluation.association.balancing_weights import WeightResult, estimand_name
+from evaluation.association.treatment_columns import binary_treatment, is_categorical, require_columns
 
 ARMS = ((1, "treated"), (0, "control"))
 
@@ -27,21 +28,13 @@ def _denominator_kind(estimand: str) -> str:
     return {"ATT": "treated", "ATC": "control"}.get(estimand, "pooled")
 
 
-def _estimand(estimand) -> str:
-    est = str(estimand).upper()
-    est = "ATO" if est == "OVERLAP" else est
-    if est not in ESTIMANDS:
-        raise ParameterError(f"estimand {estimand!r} is not known. Expected one of {', '.join(ESTIMANDS)}.")
-    return est
-
-
 def _weights(weights, data: pd.DataFrame) -> pd.Series | None:
     if weights is None:
         return None
     if isinstance(weights, WeightResult):
         weights = weights.weights
     if isinstance(weights, str):
-        _check_columns(data, [weights], "weights")
+        require_columns(data, [weights], "weights")
         weights = data[weights]
     if isinstance(weights, pd.Series):
         w = weights.reindex(data.index)
@@ -81,10 +74,10 @@ def _ess(w: np.ndarray) -> float:
 
 def _rows(data, treatment, covariates, weights, estimand):
     """One dict per covariate (per level for categorical ones)."""
-    _check_columns(data, [treatment], "treatment")
+    require_columns(data, [treatment], "treatment")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    _check_columns(data, covariates, "covariate")
-    t = _binary_treatment(data[treatment], treatment)
+    require_columns(data, covariates, "covariate")
+    t = binary_treatment(data[treatment], treatment)
     w = _weights(weights, data)
     kind = _denominator_kind(estimand)
     out = []
@@ -92,7 +85,7 @@ def _rows(data, treatment, covariates, weights, estimand):
         ok = t.notna() & data[c].notna() & (w.notna() if w is not None else True)
         x, tc = data.loc[ok, c], t[ok]
         wc = w[ok].to_numpy(float) if w is not None else np.ones(int(ok.sum()))
-        if _is_categorical(x):
+        if is_categorical(x):
             levels = sorted(pd.unique(x.astype(str)))
             parts = [(str(lv), "categorical", (x.astype(str) == lv).astype(float)) for lv in levels]
         elif _is_binary(x):
@@ -185,7 +178,7 @@ def table_one(data: pd.DataFrame, treatment: str, covariates, *, weights=None,
 
     With the default rules (min_cell 5) the smoker counts 3 and 2 would be suppressed.
     """
-    est = _estimand(estimand)
+    est = estimand_name(estimand, "table_one")
     rules = rules if rules is not None else DisclosureRules()
     table = pd.DataFrame(_rows(data, treatment, covariates, weights, est))
     table["estimand"] = est
@@ -245,7 +238,7 @@ def balance(data: pd.DataFrame, treatment: str, covariates, weights, *, estimand
         raise ParameterError(f"threshold must be positive, e.g. 0.1; got {threshold!r}.")
     if weights is None:
         raise ParameterError("weights is required: pass a WeightResult, a column name or values.")
-    est = _estimand(estimand)
+    est = estimand_name(estimand, "balance")
     # the same rows with weights; rows with a missing weight are left out of both for comparability
     w = _weights(weights, data)
     keep = w.notna()

@@ -16,10 +16,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from evaluation.constraints import Interval, Options, check_param, validate_params
 from evaluation.errors import ParameterError
-from evaluation.association.treatment_columns import _binary_treatment, _check_columns
+from evaluation.association.treatment_columns import binary_treatment, require_columns
 
 ESTIMANDS = ("ATE", "ATT", "ATC", "ATO")
+
+
+def estimand_name(estimand, func: str) -> str:
+    """The estimand in capitals ('overlap' is 'ATO'); ParameterError unless one of ESTIMANDS."""
+    est = str(estimand).upper()
+    est = "ATO" if est == "OVERLAP" else est
+    check_param(func, "estimand", est, [Options(ESTIMANDS)])
+    return est
 
 
 # --------------------------------------------------------------------------- weights
@@ -84,7 +93,8 @@ class WeightResult:
         return out
 
 
-def _as_series(values, name: str, index=None) -> pd.Series:
+def as_series(values, name: str, index=None) -> pd.Series:
+    """A Series as it is, or one-dimensional values as a Series (anything else: ParameterError)."""
     if isinstance(values, pd.Series):
         return values
     arr = np.asarray(values)
@@ -93,6 +103,8 @@ def _as_series(values, name: str, index=None) -> pd.Series:
     return pd.Series(arr, index=index, name=name)
 
 
+@validate_params({"trim": [Interval(0, 0.5, closed="neither"), None],
+                  "truncate": [Interval(0.5, 1, closed="neither"), None]})
 def balancing_weights(scores, treatment, *, estimand: str = "ATE", trim: float | None = None,
                       truncate: float | None = None) -> WeightResult:
     """Balancing weights from propensity scores.
@@ -132,13 +144,9 @@ def balancing_weights(scores, treatment, *, estimand: str = "ATE", trim: float |
     >>> balancing_weights([0.2, 0.5, 0.8, 0.4], [1, 0, 1, 0], estimand="ATT").weights.round(3).tolist()
     [1.0, 1.0, 1.0, 0.667]
     """
-    est = str(estimand).upper()
-    if est == "OVERLAP":
-        est = "ATO"
-    if est not in ESTIMANDS:
-        raise ParameterError(f"estimand {estimand!r} is not known. Expected one of {', '.join(ESTIMANDS)}.")
-    scores = _as_series(scores, "scores")
-    treatment = _as_series(treatment, "treatment", index=scores.index)
+    est = estimand_name(estimand, "balancing_weights")
+    scores = as_series(scores, "scores")
+    treatment = as_series(treatment, "treatment", index=scores.index)
     if len(scores) != len(treatment):
         raise ParameterError(f"scores ({len(scores)}) and treatment ({len(treatment)}) differ in length.")
     if not scores.index.equals(treatment.index):
@@ -148,11 +156,7 @@ def balancing_weights(scores, treatment, *, estimand: str = "ATE", trim: float |
     if bad.any():
         raise ParameterError(f"scores must lie in [0, 1]; {int(bad.sum())} do not "
                              f"(first: {e[bad].iloc[0]!r} at index {e[bad].index[0]!r}).")
-    t = _binary_treatment(treatment, getattr(treatment, "name", None) or "treatment")
-    if trim is not None and not 0 < trim < 0.5:
-        raise ParameterError(f"trim must lie in (0, 0.5), e.g. 0.01; got {trim!r}.")
-    if truncate is not None and not 0.5 < truncate < 1:
-        raise ParameterError(f"truncate must be a quantile in (0.5, 1), e.g. 0.99; got {truncate!r}.")
+    t = binary_treatment(treatment, getattr(treatment, "name", None) or "treatment")
 
     missing = e.isna() | t.isna()
     keep = ~missing
@@ -199,15 +203,16 @@ def balancing_weights(scores, treatment, *, estimand: str = "ATE", trim: float |
 
 
 # --------------------------------------------------------------------------- positivity
-def _column_or_values(value, data, name):
+def column_or_values(value, data, name):
+    """A column of ``data`` named by ``value``, or ``value`` itself as a Series (None stays None)."""
     if isinstance(value, str):
         if data is None:
             raise ParameterError(f"{name}={value!r} is a column name, so data= is needed.")
-        _check_columns(data, [value], name)
+        require_columns(data, [value], name)
         return data[value]
     if value is None:
         return None
-    return _as_series(value, name, index=None if data is None else data.index)
+    return as_series(value, name, index=None if data is None else data.index)
 
 
 def positivity(scores, treatment, *, by=None, data: pd.DataFrame | None = None,
@@ -255,15 +260,15 @@ def positivity(scores, treatment, *, by=None, data: pd.DataFrame | None = None,
     lo, hi = bounds
     if not 0 <= lo < hi <= 1:
         raise ParameterError(f"bounds must be (low, high) with 0 <= low < high <= 1; got {bounds!r}.")
-    e = pd.to_numeric(_column_or_values(scores, data, "scores"), errors="coerce").astype(float)
-    t = _column_or_values(treatment, data, "treatment")
+    e = pd.to_numeric(column_or_values(scores, data, "scores"), errors="coerce").astype(float)
+    t = column_or_values(treatment, data, "treatment")
     t = pd.Series(np.asarray(t), index=e.index)
     tt = pd.to_numeric(t.astype(float) if pd.api.types.is_bool_dtype(t) else t, errors="coerce")
     if not set(tt.dropna().unique()).issubset({0, 1}):
         raise ParameterError(f"treatment must be coded 0/1; found {sorted(tt.dropna().unique())[:10]}.")
     frame = pd.DataFrame({"e": e.to_numpy(), "t": tt.to_numpy()})
     if by is not None:
-        g = _column_or_values(by, data, "by")
+        g = column_or_values(by, data, "by")
         frame["group"] = np.asarray(g.astype(str) if hasattr(g, "astype") else g, dtype=object)
     else:
         frame["group"] = "all"

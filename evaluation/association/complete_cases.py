@@ -59,7 +59,7 @@ def complete_cases(data: pd.DataFrame, columns) -> tuple[pd.DataFrame, pd.DataFr
     func = "complete_cases"
     if not isinstance(data, pd.DataFrame):
         raise ParameterError(f"{func}: data must be a pandas DataFrame, got {type(data).__name__}.")
-    roles = _roles(columns, func)
+    roles = column_roles(columns, func)
     for _, column in roles:
         if column not in data.columns:
             raise ParameterError(f"{func}: column {column!r} is not in the data; columns: "
@@ -74,7 +74,8 @@ def complete_cases(data: pd.DataFrame, columns) -> tuple[pd.DataFrame, pd.DataFr
     return data[remaining].copy(), pd.DataFrame(rows, columns=["reason", "rows"])
 
 
-def _roles(columns, func) -> list[tuple[str, str]]:
+def column_roles(columns, func: str = "complete_cases") -> list[tuple[str, str]]:
+    """``(reason a row is left out, column)`` in the order the reasons are counted."""
     if isinstance(columns, Mapping):
         unknown = set(columns) - {"outcome", "exposure", "covariates", "group"}
         if unknown:

@@ -1,8 +1,9 @@
 """Input checks and data preparation shared by the effect estimators.
 
-:func:`_prepare` checks the outcome, treatment and covariate columns and returns the complete
-cases with a 0/1 treatment; :func:`_design` turns covariate columns into a model matrix (numbers
-as they are, text dummy-coded). Used by :mod:`.estimators` and :mod:`.weighting`.
+:func:`estimation_data` checks the outcome, treatment and covariate columns and returns the
+complete cases with a 0/1 treatment; :func:`covariate_matrix` turns covariate columns into a
+model matrix (numbers as they are, text dummy-coded). Used by :mod:`.estimators` and
+:mod:`.weighted_estimators`.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from evaluation.constraints import Options, check_param, name_list
 from evaluation.errors import ParameterError
 
 KINDS = ("binary", "continuous")
@@ -21,33 +23,17 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise ParameterError(f"kind={kind!r} is not known. Expected one of {', '.join(KINDS)}.")
-
-
-def _check_alpha(alpha: float) -> None:
-    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
-        raise ParameterError(f"alpha={alpha!r} must be a number between 0 and 1 (e.g. 0.05).")
-
-
-def _as_list(covariates, name="covariates") -> list:
-    if covariates is None:
-        return []
-    if isinstance(covariates, str):
-        return [covariates]
-    if not isinstance(covariates, Sequence) and not isinstance(covariates, pd.Index):
-        raise ParameterError(f"{name}={covariates!r} must be a list of column names.")
-    return list(covariates)
-
-
-def _prepare(data, outcome: str, treatment: str, covariates=(), *, kind: str,
+def estimation_data(data, outcome: str, treatment: str, covariates=(), *, kind: str,
              extra=()) -> pd.DataFrame:
-    """Check the columns and values; return the complete cases with a 0/1 treatment."""
+    """Check the columns and values; return the complete cases with a 0/1 treatment.
+
+    ``extra`` holds further ``(role, column)`` pairs kept with the rows (a cluster, weights);
+    a ``None`` column is skipped.
+    """
     if not isinstance(data, pd.DataFrame):
         raise ParameterError(f"data must be a pandas DataFrame, not {type(data).__name__}.")
-    _check_kind(kind)
-    covariates = _as_list(covariates)
+    check_param("estimation_data", "kind", kind, [Options(KINDS)])
+    covariates = name_list(covariates, "covariates", "estimation_data")
     roles = [("outcome", outcome), ("treatment", treatment)]
     roles += [("covariate", c) for c in covariates] + [(r, c) for r, c in extra if c is not None]
     for role, col in roles:
@@ -94,7 +80,7 @@ def _prepare(data, outcome: str, treatment: str, covariates=(), *, kind: str,
     return df
 
 
-def _design(df: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+def covariate_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Covariate matrix (no intercept): numbers as they are, text dummy-coded; constants dropped."""
     parts, names = [], []
     for col in covariates:

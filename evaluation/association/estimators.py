@@ -1,12 +1,13 @@
 """Effect estimators for a binary exposure: crude, regression-adjusted, IPW and AIPW.
 
 One public function per question, in the manner of pingouin. Each takes a tidy frame (a row per
-person) and column names, and returns a tidy DataFrame with one row per estimate and the columns
+person) and column names, and returns an estimate table of the result contract
+(:mod:`evaluation.estimates`) with one row per estimate: the columns
 
-``outcome, method, estimand, scale, estimate, se, ci_low, ci_high, p_value, n, n_exposed,
-se_method, note``
+``outcome, method, estimand, scale, estimate, ci_low, ci_high, p_value, n, n_exposed, note``
 
-so that the rows of several calls can be concatenated into one table (and one forest plot).
+then ``se`` and ``se_method`` (:data:`~.result_table.RESULT_COLUMNS`), so that the rows of several
+calls can be concatenated into one table (and one forest plot).
 
 * :func:`crude` -- unadjusted risk difference and odds ratio (binary outcome) or mean
   difference (continuous outcome);
@@ -27,8 +28,8 @@ GLM fitted internally; :mod:`evaluation.association.propensity` offers richer we
 :func:`ipw` accepts through ``weights=`` or ``propensity=``.
 
 Layout: :func:`crude` and :func:`adjusted` are defined here; :func:`ipw`, :func:`aipw` and
-:func:`multiplier_bootstrap_ci` in :mod:`.weighting`; the shared input checks in
-:mod:`.estimation_inputs`, GLM fitting in :mod:`.glm_fits` and the result table in
+:func:`multiplier_bootstrap_ci` in :mod:`.weighted_estimators`; the shared input checks in
+:mod:`.estimation_inputs`, GLM fitting in :mod:`.glm_fits` and the rows and intervals in
 :mod:`.result_table`. All public names are importable from this module.
 """
 from __future__ import annotations
@@ -42,24 +43,29 @@ from scipy import stats
 from scipy.special import expit
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from evaluation.constraints import Interval, Options, name_list, validate_params
 from evaluation.errors import ParameterError
-from evaluation.association.estimation_inputs import KINDS, MIN_ROWS, _as_list, _check_alpha, _design, _prepare  # noqa: F401
-from evaluation.association.glm_fits import POSITIVITY_EPS, _fit_glm  # noqa: F401
-from evaluation.association.result_table import RESULT_COLUMNS, _frame, _normal_ci, _row, _t_ci  # noqa: F401
-# ipw and aipw live in .weighting; they are re-exported here, where callers have always found them.
+from evaluation.association.estimation_inputs import KINDS, MIN_ROWS, covariate_matrix, estimation_data  # noqa: F401
+from evaluation.association.glm_fits import POSITIVITY_EPS, fit_glm  # noqa: F401
+from evaluation.association.result_table import (RESULT_COLUMNS, effect_row, effect_table,  # noqa: F401
+                                                 normal_interval_and_p, t_interval_and_p)
+# ipw and aipw live in .weighted_estimators; re-exported here, where callers have always found them.
 from evaluation.association.weighted_estimators import AIPW_ESTIMANDS, IPW_ESTIMANDS, aipw, ipw, multiplier_bootstrap_ci  # noqa: F401
 
 __all__ = ["crude", "adjusted", "ipw", "aipw", "RESULT_COLUMNS"]
 
 FEW_CLUSTERS = 10
+CONFIDENCE = Interval(0, 1, closed="neither")
 
 
 # --------------------------------------------------------------------------------------------
 # Crude
 # --------------------------------------------------------------------------------------------
 
+@validate_params({"data": ["frame"], "kind": [Options(KINDS)], "se": [Options({"welch", "pooled"})],
+                  "confidence": [CONFIDENCE]})
 def crude(data: pd.DataFrame, outcome: str, treatment: str, *, kind: str = "binary",
-          se: str = "welch", alpha: float = 0.05) -> pd.DataFrame:
+          se: str = "welch", confidence: float = 0.95) -> pd.DataFrame:
     """Unadjusted difference between the exposed and the unexposed.
 
     Parameters
@@ -75,14 +81,15 @@ def crude(data: pd.DataFrame, outcome: str, treatment: str, *, kind: str = "bina
     se : {'welch', 'pooled'}
         Continuous outcomes only: Welch's unequal-variance t interval (default) or the
         pooled-variance (OLS, Student t) interval that ``lm(y ~ a)`` gives.
-    alpha : float
-        1 - confidence level.
+    confidence : float
+        Confidence level of the interval (0.95).
 
     Returns
     -------
     pandas.DataFrame
-        Binary: two rows, the risk difference (scale ``'RD'``) and the odds ratio (``'OR'``).
-        Continuous: one row, the mean difference (``'MD'``). Columns as in
+        Binary: two rows, the risk difference (scale ``'risk difference'``) and the odds
+        ratio (``'odds ratio'``). Continuous: one row, the mean difference
+        (``'mean difference'``). An estimate table (:mod:`evaluation.estimates`), columns as in
         :data:`RESULT_COLUMNS`; ``estimand`` is ``'unadjusted'``.
 
     Notes
@@ -118,16 +125,13 @@ def crude(data: pd.DataFrame, outcome: str, treatment: str, *, kind: str = "bina
     >>> res = crude(df, "y", "a", kind="binary")
     >>> for r in res.itertuples():
     ...     print(f"{r.scale} {r.estimate:.4f} ({r.ci_low:.4f}, {r.ci_high:.4f})")
-    RD 0.3000 (-0.0058, 0.5381)
-    OR 3.5000 (0.9448, 12.9659)
+    risk difference 0.3000 (-0.0058, 0.5381)
+    odds ratio 3.5000 (0.9448, 12.9659)
 
     In R, Newcombe's hybrid score interval for the same counts:
     ``DescTools::BinomDiffCI(12, 20, 6, 20, method = "score")``.
     """
-    _check_alpha(alpha)
-    if se not in ("welch", "pooled"):
-        raise ParameterError(f"se={se!r} is not known. Expected 'welch' or 'pooled'.")
-    df = _prepare(data, outcome, treatment, kind=kind)
+    df = estimation_data(data, outcome, treatment, kind=kind)
     a = df[treatment].to_numpy()
     y = df[outcome].to_numpy()
     y1, y0 = y[a == 1], y[a == 0]
@@ -146,8 +150,8 @@ def crude(data: pd.DataFrame, outcome: str, treatment: str, *, kind: str = "bina
             s = np.sqrt(sp2 * (1 / n1 + 1 / n0))
             dof = n1 + n0 - 2
             method = "pooled-variance t (OLS)"
-        lo, hi, p = _t_ci(diff, s, dof, alpha)
-        return _frame([_row(**base, scale="MD", estimate=diff, se=s, ci_low=lo, ci_high=hi,
+        lo, hi, p = t_interval_and_p(diff, s, dof, confidence)
+        return effect_table([effect_row(**base, scale="MD", estimate=diff, se=s, ci_low=lo, ci_high=hi,
                             p_value=p, se_method=method)])
 
     x1, x0 = y1.sum(), y0.sum()
@@ -155,11 +159,11 @@ def crude(data: pd.DataFrame, outcome: str, treatment: str, *, kind: str = "bina
     rd = p1 - p0
     rd_se = np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     lo, hi = confint_proportions_2indep(x1, n1, x0, n0, method="newcomb", compare="diff",
-                                        alpha=alpha)
+                                        alpha=1 - confidence)
     pbar = (x1 + x0) / (n1 + n0)
     se0 = np.sqrt(pbar * (1 - pbar) * (1 / n1 + 1 / n0))
     p_rd = 2 * stats.norm.sf(abs(rd / se0)) if se0 > 0 else np.nan
-    rows = [_row(**base, scale="RD", estimate=rd, se=rd_se, ci_low=lo, ci_high=hi, p_value=p_rd,
+    rows = [effect_row(**base, scale="RD", estimate=rd, se=rd_se, ci_low=lo, ci_high=hi, p_value=p_rd,
                  se_method="Newcombe hybrid score CI; pooled z-test p")]
     cells = np.array([x1, n1 - x1, x0, n0 - x0], float)
     note = ""
@@ -168,20 +172,21 @@ def crude(data: pd.DataFrame, outcome: str, treatment: str, *, kind: str = "bina
         note = "a zero cell: 0.5 added to every cell (Haldane) for the odds ratio"
     log_or = np.log(cells[0] * cells[3] / (cells[1] * cells[2]))
     log_se = np.sqrt((1 / cells).sum())
-    llo, lhi, p_or = _normal_ci(log_or, log_se, alpha)
-    rows.append(_row(**base, scale="OR", estimate=np.exp(log_or), se=log_se, ci_low=np.exp(llo),
+    llo, lhi, p_or = normal_interval_and_p(log_or, log_se, confidence)
+    rows.append(effect_row(**base, scale="OR", estimate=np.exp(log_or), se=log_se, ci_low=np.exp(llo),
                      ci_high=np.exp(lhi), p_value=p_or,
                      se_method="Woolf (Wald on log OR); se is on the log scale", note=note))
-    return _frame(rows)
+    return effect_table(rows)
 
 
 # --------------------------------------------------------------------------------------------
 # Regression adjustment
 # --------------------------------------------------------------------------------------------
 
+@validate_params({"data": ["frame"], "kind": [Options(KINDS)], "confidence": [CONFIDENCE]})
 def adjusted(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[str], *,
              kind: str = "binary", cluster: str | None = None,
-             alpha: float = 0.05) -> pd.DataFrame:
+             confidence: float = 0.95) -> pd.DataFrame:
     """Covariate-adjusted association from an outcome regression (GLM).
 
     Parameters
@@ -197,17 +202,17 @@ def adjusted(data: pd.DataFrame, outcome: str, treatment: str, covariates: Seque
     cluster : str, optional
         Column of cluster labels (e.g. institution) for cluster-robust (sandwich) SEs.
         Without it, model-based SEs are used.
-    alpha : float
-        1 - confidence level.
+    confidence : float
+        Confidence level of the interval (0.95).
 
     Returns
     -------
     pandas.DataFrame
-        Continuous: one row, the treatment coefficient (scale ``'MD'``, estimand
-        ``'conditional'``; with a linear model it is also the marginal mean difference).
-        Binary: two rows, the conditional odds ratio ``exp(beta_A)`` (scale ``'OR'``, estimand
-        ``'conditional'``) and the marginal risk difference by g-computation (scale ``'RD'``,
-        estimand ``'ATE'``).
+        An estimate table. Continuous: one row, the treatment coefficient (scale
+        ``'mean difference'``, estimand ``'conditional'``; with a linear model it is also the
+        marginal mean difference). Binary: two rows, the conditional odds ratio ``exp(beta_A)``
+        (scale ``'odds ratio'``, estimand ``'conditional'``) and the marginal risk difference
+        by g-computation (scale ``'risk difference'``, estimand ``'ATE'``).
 
     Notes
     -----
@@ -252,10 +257,9 @@ def adjusted(data: pd.DataFrame, outcome: str, treatment: str, covariates: Seque
     >>> print(f"{r.estimate:.2f} ({r.ci_low:.2f}, {r.ci_high:.2f})")
     1.97 (1.74, 2.19)
     """
-    _check_alpha(alpha)
-    covariates = _as_list(covariates)
-    df = _prepare(data, outcome, treatment, covariates, kind=kind, extra=[("cluster", cluster)])
-    xc, names = _design(df, covariates)
+    covariates = name_list(covariates, "covariates", "adjusted")
+    df = estimation_data(data, outcome, treatment, covariates, kind=kind, extra=[("cluster", cluster)])
+    xc, names = covariate_matrix(df, covariates)
     a = df[treatment].to_numpy()
     y = df[outcome].to_numpy()
     x = np.column_stack([np.ones(len(df)), a, xc])
@@ -281,20 +285,22 @@ def adjusted(data: pd.DataFrame, outcome: str, treatment: str, covariates: Seque
         else:
             dist = ("z", None)
             se_method = "model-based (logistic GLM)"
-    res = _fit_glm(y, x, family, what=f"outcome model for {outcome!r}", **fit_kwargs)
+    res = fit_glm(y, x, family, what=f"outcome model for {outcome!r}", **fit_kwargs)
     beta = np.asarray(res.params)
     cov = np.asarray(res.cov_params())
 
     def interval(est, s):
-        return _t_ci(est, s, dist[1], alpha) if dist[0] == "t" else _normal_ci(est, s, alpha)
+        if dist[0] == "t":
+            return t_interval_and_p(est, s, dist[1], confidence)
+        return normal_interval_and_p(est, s, confidence)
 
     base = dict(outcome=outcome, method="regression", n=len(df), n_exposed=int(a.sum()))
     b, s = beta[1], np.sqrt(cov[1, 1])
     lo, hi, p = interval(b, s)
     if kind == "continuous":
-        return _frame([_row(**base, estimand="conditional", scale="MD", estimate=b, se=s,
+        return effect_table([effect_row(**base, estimand="conditional", scale="MD", estimate=b, se=s,
                             ci_low=lo, ci_high=hi, p_value=p, se_method=se_method, note=note)])
-    rows = [_row(**base, estimand="conditional", scale="OR", estimate=np.exp(b), se=s,
+    rows = [effect_row(**base, estimand="conditional", scale="OR", estimate=np.exp(b), se=s,
                  ci_low=np.exp(lo), ci_high=np.exp(hi), p_value=p,
                  se_method=se_method + "; se is on the log scale", note=note)]
     x1, x0 = x.copy(), x.copy()
@@ -304,8 +310,8 @@ def adjusted(data: pd.DataFrame, outcome: str, treatment: str, covariates: Seque
     grad = ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0).mean(axis=0)
     rd_se = float(np.sqrt(grad @ cov @ grad))
     lo, hi, p = interval(rd, rd_se)
-    rows.append(_row(**{**base, "method": "g-computation"}, estimand="ATE", scale="RD",
+    rows.append(effect_row(**{**base, "method": "g-computation"}, estimand="ATE", scale="RD",
                      estimate=rd,
                      se=rd_se, ci_low=lo, ci_high=hi, p_value=p,
                      se_method="delta method, " + se_method, note=note))
-    return _frame(rows)
+    return effect_table(rows)

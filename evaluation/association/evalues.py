@@ -13,11 +13,18 @@ import math
 import numpy as np
 import pandas as pd
 
+from evaluation.constraints import Options, validate_params
 from evaluation.errors import ParameterError
+from evaluation.estimates import estimate_row, estimate_table
 
 __all__ = ["e_value", "SCALES"]
 
 SCALES = ("RR", "OR", "HR", "RD", "SMD")
+# The result contract's word for each code; the contract has no "hazard ratio", and a hazard
+# ratio is a ratio of (instantaneous) rates.
+SCALE_WORDS = {"RR": "risk ratio", "OR": "odds ratio", "HR": "rate ratio (hazard ratio)",
+               "RD": "risk difference", "SMD": "standardized mean difference"}
+E_VALUE_EXTRAS = ["rr", "rr_ci_low", "rr_ci_high", "true", "e_value_point", "e_value_ci"]
 # RR ~ exp(0.91 d) for a standardised mean difference d (VanderWeele 2017); 1.78 = 0.91 * 1.96
 SMD_FACTOR = 0.91
 SMD_SE_FACTOR = 1.78
@@ -49,6 +56,7 @@ def _e_from_rr(rr: float) -> float:
     return rr + math.sqrt(rr * (rr - 1))
 
 
+@validate_params({"scale": [Options(SCALES)], "rare": ["boolean"]})
 def e_value(estimate, ci_low=None, ci_high=None, *, scale: str = "RR", rare: bool = False,
             baseline_risk=None, sd=None, se=None, true: float = 1.0) -> pd.DataFrame:
     """E-value for a point estimate and for its confidence interval.
@@ -79,8 +87,10 @@ def e_value(estimate, ci_low=None, ci_high=None, *, scale: str = "RR", rare: boo
     Returns
     -------
     pandas.DataFrame
-        One row: ``estimate, ci_low, ci_high, scale, rr, rr_ci_low, rr_ci_high, true,
-        e_value_point, e_value_ci, note``.
+        One row of an estimate table (:mod:`evaluation.estimates`): the estimate given, with
+        ``scale`` spelled out (``'risk ratio'`` …; ``'mean difference'`` for an SMD given in
+        raw units with ``sd``), then ``rr, rr_ci_low, rr_ci_high, true, e_value_point,
+        e_value_ci``; ``note`` says how the estimate was converted.
 
     Notes
     -----
@@ -123,8 +133,6 @@ def e_value(estimate, ci_low=None, ci_high=None, *, scale: str = "RR", rare: boo
     >>> print(f"{res.e_value_point[0]:.4f} {res.e_value_ci[0]:.4f}")
     1.8090 1.4286
     """
-    if scale not in SCALES:
-        raise ParameterError(f"scale={scale!r} is not known. Expected one of {', '.join(SCALES)}.")
     est = _number("estimate", estimate, allow_none=False)
     lo = _number("ci_low", ci_low)
     hi = _number("ci_high", ci_high)
@@ -211,8 +219,9 @@ def e_value(estimate, ci_low=None, ci_high=None, *, scale: str = "RR", rare: boo
         e_ci = _e_from_rr(rr_lo / true)
     else:
         e_ci = _e_from_rr(true / rr_hi)
-    row = dict(estimate=est, ci_low=lo, ci_high=hi, scale=scale, rr=rr, rr_ci_low=rr_lo,
-               rr_ci_high=rr_hi, true=true, e_value_point=e_point, e_value_ci=e_ci,
-               note="; ".join(notes))
-    return pd.DataFrame([row]).astype({"ci_low": float, "ci_high": float, "rr_ci_low": float,
-                                       "rr_ci_high": float})
+    word = "mean difference" if scale == "SMD" and sd is not None else SCALE_WORDS[scale]
+    row = estimate_row(outcome=None, method="E-value", estimand=None, scale=word, estimate=est,
+                       ci_low=lo, ci_high=hi, rr=rr, rr_ci_low=rr_lo, rr_ci_high=rr_hi,
+                       true=true, e_value_point=e_point, e_value_ci=e_ci, note="; ".join(notes))
+    return estimate_table([row], extra=E_VALUE_EXTRAS).astype(
+        {"ci_low": float, "ci_high": float, "rr_ci_low": float, "rr_ci_high": float})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from evaluation.constraints import Options, check_param
 from evaluation.errors import ParameterError
 
 MIN_ROWS = 20
@@ -51,8 +52,7 @@ def outcome_frame(study, values: pd.DataFrame, outcome: str, *, kind: str, covar
     and rows are left out with reasons exactly as for the manifest's outcomes.
     """
     ids = study.manifest.id_column
-    if kind not in {"binary", "continuous"}:
-        raise ParameterError(f"kind must be 'binary' or 'continuous'; got {kind!r}.")
+    check_param("outcome_frame", "kind", kind, [Options({"binary", "continuous"})])
     missing = [c for c in (ids, outcome) if c not in values.columns]
     if missing:
         raise ParameterError(f"outcome_frame: column(s) {missing} not in the values given.")

@@ -1,8 +1,9 @@
 """GLM fitting shared by the effect estimators: outcome and propensity models.
 
-:func:`_fit_glm` turns perfect separation into a :class:`ParameterError` naming the model;
-:func:`_propensity` is the plain logistic propensity model of :func:`~.weighting.ipw` and
-:func:`~.weighting.aipw`; :func:`_positivity_note` flags extreme scores.
+:func:`fit_glm` turns perfect separation into a :class:`ParameterError` naming the model;
+:func:`logistic_propensity` is the plain logistic propensity model of
+:func:`~.weighted_estimators.ipw` and :func:`~.weighted_estimators.aipw`;
+:func:`positivity_note` flags extreme scores.
 """
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from evaluation.errors import ParameterError
-from evaluation.association.estimation_inputs import _design
+from evaluation.association.estimation_inputs import covariate_matrix
 
 # Propensity scores this close to 0 or 1 are reported as a positivity problem.
 POSITIVITY_EPS = 0.01
 
 
-def _fit_glm(y, x, family, *, what: str, **fit_kwargs):
+def fit_glm(y, x, family, *, what: str, **fit_kwargs):
     """Fit a GLM; perfect separation becomes a ParameterError that says which model."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
@@ -35,16 +36,17 @@ def _fit_glm(y, x, family, *, what: str, **fit_kwargs):
     return res
 
 
-def _propensity(df, treatment, covariates) -> tuple[np.ndarray, np.ndarray, object]:
+def logistic_propensity(df, treatment, covariates) -> tuple[np.ndarray, np.ndarray, object]:
     """Logistic propensity model A ~ 1 + covariates. Returns (e, design with intercept, fit)."""
-    xc, _ = _design(df, covariates)
+    xc, _ = covariate_matrix(df, covariates)
     x = np.column_stack([np.ones(len(df)), xc])
-    res = _fit_glm(df[treatment].to_numpy(float), x, sm.families.Binomial(),
+    res = fit_glm(df[treatment].to_numpy(float), x, sm.families.Binomial(),
                    what=f"propensity model for {treatment!r}")
     return np.asarray(res.fittedvalues), x, res
 
 
-def _positivity_note(e: np.ndarray) -> str:
+def positivity_note(e: np.ndarray) -> str:
+    """A note naming how many scores lie outside [POSITIVITY_EPS, 1 - POSITIVITY_EPS] ('' if none)."""
     extreme = int(np.sum((e < POSITIVITY_EPS) | (e > 1 - POSITIVITY_EPS)))
     if extreme:
         return (f"{extreme} propensity score(s) outside [{POSITIVITY_EPS}, {1 - POSITIVITY_EPS}]: "

@@ -6,7 +6,7 @@ is the alternative: multiple imputation by chained equations (statsmodels ``MICE
 mean matching), an estimator applied to each imputed data set, and the results pooled by
 :func:`rubin_pool`.
 
-:func:`complete_cases` lives in :mod:`.complete_cases` and :func:`rubin_pool` in :mod:`.pooling`;
+:func:`complete_cases` lives in :mod:`.complete_cases` and :func:`rubin_pool` in :mod:`.rubins_rules`;
 both are importable from this module.
 """
 from __future__ import annotations
@@ -16,27 +16,33 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import statsmodels.formula.api as smf
+from statsmodels.imputation.mice import MICEData
 
+from evaluation.constraints import Interval, Options, shown_value, validate_params
 from evaluation.errors import ParameterError
+from evaluation.estimates import ESTIMATE_COLUMNS, estimate_table
 # Re-exported: callers import complete_cases and rubin_pool from here.
-from evaluation.association.complete_cases import _roles, complete_cases  # noqa: F401
+from evaluation.association.complete_cases import complete_cases  # noqa: F401
 from evaluation.association.rubins_rules import rubin_pool
-from evaluation.constraints import shown_value
 
 KINDS = ("continuous", "binary")
 
-COLUMNS = ["outcome", "method", "estimand", "estimate", "ci_low", "ci_high", "p_value", "n",
-           "n_exposed", "scale", "se", "n_complete", "m", "fmi", "df", "note"]
+MICE_EXTRAS = ["se", "n_complete", "m", "fmi", "df"]
+COLUMNS = ESTIMATE_COLUMNS + MICE_EXTRAS
 
 
 # Multiple imputation ----------------------------------------------------------------------------
 
+@validate_params({"data": ["frame"], "kind": [Options(KINDS)],
+                  "m": [Interval(2, None, integral=True)], "n_iter": [Interval(1, None, integral=True)],
+                  "estimator": ["callable", None], "confidence": [Interval(0, 1, closed="neither")]})
 def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
                   covariates: Sequence[str] = (), *, kind: str, m: int = 10, seed: int = 0,
                   estimator: Callable[[pd.DataFrame], tuple[float, float]] | None = None,
                   n_iter: int = 10, k_pmm: int = 5, df_complete: float | None = None,
                   estimand: str | None = None, scale: str | None = None,
-                  exponentiate: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+                  exponentiate: bool = False, confidence: float = 0.95) -> pd.DataFrame:
     """Treatment estimate by multiple imputation by chained equations, pooled by Rubin's rules.
 
     Parameters
@@ -74,15 +80,15 @@ def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
     exponentiate : bool
         If the estimator returns a log odds ratio (or log risk ratio), set True: pooling is on
         the log scale, ``estimate`` and the CI are exponentiated, ``se`` stays on the log scale.
-    alpha : float
-        1 - confidence level.
+    confidence : float
+        Confidence level of the interval (0.95).
 
     Returns
     -------
     pandas.DataFrame
-        One row: ``outcome``, ``method`` ('mice'), ``estimand``, ``estimate``, ``ci_low``,
-        ``ci_high`` (t interval with the pooled df), ``p_value``, ``n`` (all rows),
-        ``n_exposed`` (rows with observed treatment 1), ``scale``, ``se``, ``n_complete``
+        One row of an estimate table (:mod:`evaluation.estimates`): ``method`` 'mice',
+        ``ci_low``, ``ci_high`` (t interval with the pooled df), ``n`` (all rows),
+        ``n_exposed`` (rows with observed treatment 1), then ``se``, ``n_complete``
         (rows with no missing value in the analysis columns), ``m``, ``fmi`` (fraction of
         missing information), ``df`` and ``note``.
 
@@ -128,17 +134,7 @@ def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
     0   mice      2.06    1.83      2.3  400         280  5
     """
     func = "mice_estimate"
-    if kind not in KINDS:
-        raise ParameterError(f"{func}: kind must be 'continuous' or 'binary', got {kind!r}.")
-    if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 2:
-        raise ParameterError(f"{func}: m must be an integer of at least 2, got {m!r}.")
-    if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
-        raise ParameterError(f"{func}: n_iter must be a positive integer, got {n_iter!r}.")
-    if estimator is not None and not callable(estimator):
-        raise ParameterError(f"{func}: estimator must be a function (df) -> (estimate, se), "
-                             f"got {estimator!r}.")
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: data must be a pandas DataFrame, got {type(data).__name__}.")
+    m, n_iter = int(m), int(n_iter)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     cols = [outcome, treatment, *covariates]
     for role, column in [("outcome", outcome), ("treatment", treatment),
@@ -172,7 +168,7 @@ def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
         estimand = estimand or "conditional (adjusted regression)"
         scale = scale or ("mean difference" if kind == "continuous" else "risk difference")
     estimand = estimand or "as defined by the estimator"
-    scale = scale or "as returned by the estimator"
+    scale = scale or "coefficient (as returned by the estimator)"
 
     n = len(frame)
     n_complete = int(frame.notna().all(axis=1).sum())
@@ -181,7 +177,7 @@ def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
     numeric, decoders = _encode(frame)
     if n_complete == n:
         est, se = _call(estimator, frame, func)
-        pooled = rubin_pool([est, est], [se, se], df_complete=df_complete, alpha=alpha)
+        pooled = rubin_pool([est, est], [se, se], df_complete=df_complete, confidence=confidence)
         m_used, note = 1, "no missing values: nothing imputed; estimator applied once"
     else:
         rng = np.random.default_rng(seed)
@@ -191,7 +187,7 @@ def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
             est, se = _call(estimator, _decode(imputed, decoders, cols), func)
             estimates.append(est)
             ses.append(se)
-        pooled = rubin_pool(estimates, ses, df_complete=df_complete, alpha=alpha)
+        pooled = rubin_pool(estimates, ses, df_complete=df_complete, confidence=confidence)
         m_used = m
         note = (f"MICE, predictive mean matching, {n_iter} cycles per data set; Rubin's rules, "
                 + ("Barnard-Rubin df" if df_complete is not None else "classic df")
@@ -203,11 +199,10 @@ def mice_estimate(data: pd.DataFrame, outcome: str, treatment: str,
            "ci_low": low, "ci_high": high, "p_value": pooled["p_value"], "n": n,
            "n_exposed": n_exposed, "scale": scale, "se": pooled["se"], "n_complete": n_complete,
            "m": m_used, "fmi": pooled["fmi"], "df": pooled["df"], "note": note}
-    return pd.DataFrame([row], columns=COLUMNS)
+    return estimate_table([row], extra=MICE_EXTRAS)
 
 
 def _default_estimator(outcome, treatment, covariates, kind):
-    import statsmodels.formula.api as smf
 
     def estimate(df: pd.DataFrame) -> tuple[float, float]:
         d = df[[outcome, treatment, *covariates]].copy()
@@ -268,10 +263,29 @@ def _decode(numeric: pd.DataFrame, decoders, names) -> pd.DataFrame:
 
 
 def _impute(numeric: pd.DataFrame, n_iter: int, k_pmm: int, rng) -> pd.DataFrame:
-    from statsmodels.imputation.mice import MICEData
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chain = MICEData(numeric.copy(), k_pmm=k_pmm, rng=rng)
         chain.update_all(n_iter)
     return chain.data.copy()
+
+
+def mice_by_outcome(study, outcomes, *, covariates=None, seed: int = 0) -> pd.DataFrame:
+    """:func:`mice_estimate` (m = 10) for each of the study's ``outcomes``, among the people
+    whose exposure is known: outcome and covariates imputed, pooled by Rubin's rules.
+
+    Returns an estimate table, a row per outcome, ``outcome`` the name under ``outcomes:`` in
+    study.yaml; ``covariates`` None takes the manifest's.
+    """
+    m = study.manifest
+    exposure = m.exposure["column"]
+    covs = list(m.covariates if covariates is None else covariates)
+    people = study.person_table()
+    rows = []
+    for name in outcomes:
+        spec = m.outcomes[name]
+        data = people[[exposure, spec.variable, *covs]].dropna(subset=[exposure])
+        rows.append(mice_estimate(data, spec.variable, exposure, covs, kind=spec.type, seed=seed)
+                    .assign(outcome=name))
+    return pd.concat(rows, ignore_index=True)

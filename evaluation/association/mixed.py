@@ -12,25 +12,27 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from evaluation.constraints import name_list, shown_value
-from evaluation.estimates import warning_notes
+from evaluation.constraints import Interval, Options, name_list, shown_value, validate_params
+from evaluation.estimates import ESTIMATE_COLUMNS, estimate_table, warning_notes
 from evaluation.errors import ParameterError
 
 KINDS = ("continuous", "binary")
 
-COLUMNS = ["outcome", "method", "estimand", "estimate", "ci_low", "ci_high", "p_value", "n",
-           "n_exposed", "scale", "se", "n_groups", "group_var", "note"]
+MIXED_EXTRAS = ["se", "n_groups", "group_var"]
+COLUMNS = ESTIMATE_COLUMNS + MIXED_EXTRAS
 
 LPM_NOTE = "linear probability model; population-averaged alternative: GEE"
 ONE_GROUP_NOTE = "one institution: no random intercept; see adjusted regression"
 
 
+@validate_params({"kind": [Options(KINDS)], "confidence": [Interval(0, 1, closed="neither")]})
 def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
                 covariates: Sequence[str] = (), *, group: str, kind: str,
-                alpha: float = 0.05) -> pd.DataFrame:
+                confidence: float = 0.95) -> pd.DataFrame:
     """Treatment effect from a linear mixed model with a random intercept for ``group``.
 
     Parameters
@@ -48,16 +50,15 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
         Cluster column (institution), modelled as a random intercept.
     kind : {'continuous', 'binary'}
         Outcome type.
-    alpha : float
-        1 - confidence level of the intervals.
+    confidence : float
+        Confidence level of the intervals (0.95).
 
     Returns
     -------
     pandas.DataFrame
-        One row for a continuous outcome, two for a binary one, with columns ``outcome``,
-        ``method``, ``estimand``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``n``,
-        ``n_exposed``, ``scale``, ``se``, ``n_groups``, ``group_var`` (REML variance of the
-        random intercept) and ``note``.
+        An estimate table (:mod:`evaluation.estimates`): one row for a continuous outcome, two
+        for a binary one, with the contract's columns and then ``se``, ``n_groups`` and
+        ``group_var`` (REML variance of the random intercept).
 
         * ``method='mixed'``: the treatment coefficient of the mixed model: a mean difference
           (continuous) or, for a binary outcome, a risk difference from a linear probability
@@ -118,8 +119,6 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
     0  mixed     -2.99   -3.61    -2.38  1000        20
     """
     func = "mixed_model"
-    if kind not in KINDS:
-        raise ParameterError(f"{func}: kind must be 'continuous' or 'binary', got {kind!r}.")
     covariates = name_list(covariates, "covariates", func)
     frame = _frame(data, outcome, treatment, covariates, group, func)
     if kind == "binary":
@@ -138,13 +137,13 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
         methods.append(("gee", "population-averaged", "odds ratio"))
 
     if n_groups < 2:
-        return pd.DataFrame([{**base, "method": m, "estimand": e, "scale": s,
-                              "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                              "p_value": np.nan, "se": np.nan, "group_var": np.nan,
-                              "note": ONE_GROUP_NOTE} for m, e, s in methods], columns=COLUMNS)
+        return estimate_table([{**base, "method": m, "estimand": e, "scale": s,
+                                "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                "p_value": np.nan, "se": np.nan, "group_var": np.nan,
+                                "note": ONE_GROUP_NOTE} for m, e, s in methods], extra=MIXED_EXTRAS)
 
     rhs = " + ".join(["t", *[_term(frame, f"x{i}") for i in range(len(covariates))]])
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
     rows = []
 
     notes = []
@@ -172,7 +171,6 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
                  "group_var": group_var, "note": "; ".join(notes)})
 
     if kind == "binary":
-        import statsmodels.api as sm
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             gee = smf.gee(f"y ~ {rhs}", groups="g", data=frame,
@@ -197,7 +195,7 @@ def mixed_model(data: pd.DataFrame, outcome: str, treatment: str,
                      "p_value": float(2 * stats.norm.sf(abs(b / s))) if np.isfinite(s) else np.nan,
                      "se": s,
                      "group_var": np.nan, "note": "; ".join(notes)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return estimate_table(rows, extra=MIXED_EXTRAS)
 
 
 # helpers ----------------------------------------------------------------------------------------

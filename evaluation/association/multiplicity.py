@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from evaluation.constraints import Columns, Options, validate_params
 from evaluation.errors import ParameterError
 
 METHOD_NAMES = {
@@ -19,6 +20,8 @@ METHOD_NAMES = {
 }
 
 
+@validate_params({"table": ["frame"], "method": [Options(METHOD_NAMES)], "by": [Columns(), None],
+                  "p_column": [Columns(many=False)]})
 def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", by=None,
                    p_column: str = "p_value") -> pd.DataFrame:
     """Add p-values adjusted for testing several outcomes, and say how they were adjusted.
@@ -75,12 +78,6 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", by=None,
     2     gas     0.03        0.06  Holm over 3 outcomes
     """
     func = "adjust_pvalues"
-    if not isinstance(table, pd.DataFrame):
-        raise ParameterError(f"{func}: table must be a pandas DataFrame, got "
-                             f"{type(table).__name__}.")
-    if method not in METHOD_NAMES:
-        raise ParameterError(f"{func}: method {method!r} is not known; use one of "
-                             f"{', '.join(METHOD_NAMES)}.")
     if p_column not in table.columns:
         raise ParameterError(f"{func}: column {p_column!r} is not in the table; columns: "
                              f"{', '.join(map(str, table.columns))}.")

@@ -13,7 +13,7 @@ The weights follow WeightIt's definitions (Greifer, ``WeightIt::get_w_from_ps``)
 effective sample size is Kish's, as ``WeightIt::ESS``.
 
 The propensity model is defined here; the weights and the positivity check live in
-:mod:`.weights` and the column and treatment checks in :mod:`.treatment_columns`. All are
+:mod:`.balancing_weights` and the column and treatment checks in :mod:`.treatment_columns`. All are
 importable from this module.
 """
 from __future__ import annotations
@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
+from evaluation.constraints import Interval, check_param
 from evaluation.errors import ParameterError
-from evaluation.association.treatment_columns import _binary_treatment, _check_columns, _is_categorical
-# Re-exported: callers (and balance.py) import these from here.
-from evaluation.association.balancing_weights import (ESTIMANDS, WeightResult, _as_series, _column_or_values,  # noqa: F401
-                      balancing_weights, positivity)
+from evaluation.estimates import as_measure_table
+from evaluation.association.treatment_columns import binary_treatment, is_categorical, require_columns
+# Re-exported: callers import the weights and the positivity check from here.
+from evaluation.association.balancing_weights import ESTIMANDS, WeightResult, balancing_weights, positivity  # noqa: F401
 
 _EPS = 1e-8
 
@@ -51,7 +52,7 @@ def _separating(frame: pd.DataFrame, treatment: str, covariates) -> list[str]:
     t = frame[treatment]
     for c in covariates:
         x = frame[c]
-        if _is_categorical(x):
+        if is_categorical(x):
             shares = t.groupby(x.astype(str), observed=True).agg(["mean", "size"])
             for level, row in shares.iterrows():
                 if row["mean"] in (0.0, 1.0):
@@ -80,7 +81,9 @@ class PropensityModel:
     result_ : statsmodels results
         The fitted ``statsmodels`` Logit results (cluster-robust covariance when ``cluster``).
     odds_ratios_ : pandas.DataFrame
-        A row per model term: term, estimate (odds ratio), ci_low, ci_high, p_value, n, scale.
+        A measure table (:mod:`evaluation.estimates`), a row per model term: term, then
+        measure, scale ('odds ratio'), estimate, ci_low, ci_high, n, note, then p_value and
+        se_method.
     formula_ : str
         The patsy formula fitted.
     n_ : int
@@ -88,28 +91,28 @@ class PropensityModel:
     """
 
     def __init__(self, treatment: str, covariates, *, cluster: str | None = None,
-                 alpha: float = 0.05):
+                 confidence: float = 0.95):
         self.treatment = treatment
         self.covariates = covariates
         self.cluster = cluster
-        self.alpha = alpha
+        self.confidence = confidence
 
     def fit(self, data: pd.DataFrame) -> "PropensityModel":
         covariates = [self.covariates] if isinstance(self.covariates, str) else list(self.covariates)
         if not covariates:
             raise ParameterError("covariates is empty: name at least one column of the data.")
-        _check_columns(data, [self.treatment], "treatment")
-        _check_columns(data, covariates, "covariate")
+        require_columns(data, [self.treatment], "treatment")
+        require_columns(data, covariates, "covariate")
         if self.cluster is not None:
-            _check_columns(data, [self.cluster], "cluster")
-        if not 0 < self.alpha < 1:
-            raise ParameterError(f"alpha must lie between 0 and 1, got {self.alpha!r}.")
+            require_columns(data, [self.cluster], "cluster")
+        check_param("propensity_model", "confidence", self.confidence,
+                    [Interval(0, 1, closed="neither")])
 
         used = [self.treatment, *covariates] + ([self.cluster] if self.cluster else [])
         frame = data[list(dict.fromkeys(used))].dropna()
         frame = frame.copy()
-        frame[self.treatment] = _binary_treatment(frame[self.treatment], self.treatment)
-        n_params = 1 + sum(frame[c].nunique() - 1 if _is_categorical(frame[c]) else 1
+        frame[self.treatment] = binary_treatment(frame[self.treatment], self.treatment)
+        n_params = 1 + sum(frame[c].nunique() - 1 if is_categorical(frame[c]) else 1
                            for c in covariates)
         if len(frame) < max(10, 2 * n_params):
             raise ParameterError(
@@ -123,12 +126,12 @@ class PropensityModel:
                 "0 or 1 there: leave the covariate out, merge the level, or restrict the sample "
                 "(see positivity()).")
 
-        rhs = " + ".join(f"C({_quote(c)})" if _is_categorical(frame[c]) else _quote(c)
+        rhs = " + ".join(f"C({_quote(c)})" if is_categorical(frame[c]) else _quote(c)
                          for c in covariates)
         self.formula_ = f"{_quote(self.treatment)} ~ {rhs}"
         model_frame = frame.copy()
         for c in covariates:
-            if _is_categorical(model_frame[c]):
+            if is_categorical(model_frame[c]):
                 model_frame[c] = model_frame[c].astype(str)
         fit_kw = {"disp": 0, "maxiter": 200}
         if self.cluster is not None:
@@ -157,30 +160,31 @@ class PropensityModel:
         self.n_dropped_ = int(len(data) - len(frame))
         self.scores_ = pd.Series(np.nan, index=data.index, name="propensity")
         self.scores_.loc[frame.index] = p
-        ci = np.asarray(result.conf_int(alpha=self.alpha), dtype=float)
-        self.odds_ratios_ = pd.DataFrame({
+        ci = np.asarray(result.conf_int(alpha=1 - self.confidence), dtype=float)
+        self.odds_ratios_ = as_measure_table(pd.DataFrame({
             "term": [_term(t) for t in result.params.index],
+            "measure": "propensity model term",
+            "scale": "odds ratio",
             "estimate": np.exp(np.asarray(result.params, dtype=float)),
             "ci_low": np.exp(ci[:, 0]), "ci_high": np.exp(ci[:, 1]),
-            "p_value": np.asarray(result.pvalues, dtype=float),
             "n": self.n_,
-            "scale": "odds ratio",
-            "se": "cluster-robust by " + str(self.cluster) if self.cluster else "model-based",
-        })
+            "p_value": np.asarray(result.pvalues, dtype=float),
+            "se_method": "cluster-robust by " + str(self.cluster) if self.cluster else "model-based",
+        }), keys=["term"])
         return self
 
     def predict(self, data: pd.DataFrame) -> pd.Series:
         """Propensity scores for new rows with the same columns."""
         frame = data.copy()
         for c in ([self.covariates] if isinstance(self.covariates, str) else self.covariates):
-            if _is_categorical(frame[c]):
+            if is_categorical(frame[c]):
                 frame[c] = frame[c].astype(str)
         return pd.Series(np.asarray(self.result_.predict(frame), dtype=float), index=data.index,
                          name="propensity")
 
 
 def propensity_model(data: pd.DataFrame, treatment: str, covariates, *,
-                     cluster: str | None = None, alpha: float = 0.05) -> PropensityModel:
+                     cluster: str | None = None, confidence: float = 0.95) -> PropensityModel:
     """Fit a logistic propensity model: P(treatment = 1 | covariates).
 
     Parameters
@@ -195,8 +199,8 @@ def propensity_model(data: pd.DataFrame, treatment: str, covariates, *,
     cluster : str, optional
         Column of clusters (e.g. institution) for cluster-robust standard errors of the odds
         ratios. The scores do not depend on it.
-    alpha : float
-        1 − confidence level of the odds-ratio intervals.
+    confidence : float
+        Confidence level of the odds-ratio intervals (0.95).
 
     Returns
     -------
@@ -231,4 +235,4 @@ def propensity_model(data: pd.DataFrame, treatment: str, covariates, *,
     0  Intercept     0.431
     1          x     1.386
     """
-    return PropensityModel(treatment, covariates, cluster=cluster, alpha=alpha).fit(data)
+    return PropensityModel(treatment, covariates, cluster=cluster, confidence=confidence).fit(data)

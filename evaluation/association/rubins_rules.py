@@ -12,11 +12,13 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.errors import ParameterError
-from evaluation.constraints import shown_value
+from evaluation.constraints import Interval, shown_value, validate_params
 
 
+@validate_params({"df_complete": [Interval(0, None, closed="neither"), None],
+                  "confidence": [Interval(0, 1, closed="neither")]})
 def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
-               df_complete: float | None = None, alpha: float = 0.05) -> pd.Series:
+               df_complete: float | None = None, confidence: float = 0.95) -> pd.Series:
     """Pool m estimates and their standard errors by Rubin's rules.
 
     Parameters
@@ -30,8 +32,8 @@ def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
         Degrees of freedom of the analysis had there been no missing data (for a regression,
         n - p). When given, the Barnard–Rubin (1999) small-sample degrees of freedom are used;
         when None (default), Rubin's (1987) classic ones.
-    alpha : float
-        1 - confidence level of the interval.
+    confidence : float
+        Confidence level of the interval (0.95).
 
     Returns
     -------
@@ -101,8 +103,6 @@ def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
     if not np.all(np.isfinite(s)) or np.any(s < 0):
         bad = s[~(np.isfinite(s) & (s >= 0))][0]
         raise ParameterError(f"{func}: standard error {shown_value(bad)} is not a non-negative number.")
-    if df_complete is not None and not df_complete > 0:
-        raise ParameterError(f"{func}: df_complete must be positive, got {df_complete!r}.")
     m = q.size
     qbar = float(q.mean())
     within = float(np.mean(s ** 2))
@@ -119,6 +119,7 @@ def rubin_pool(estimates: Sequence[float], ses: Sequence[float], *,
             df = 1 / (1 / df + 1 / df_obs) if df_obs > 0 else df
         fmi = (riv + 2 / (df + 3)) / (riv + 1) if np.isfinite(riv) else 1.0
     se = float(np.sqrt(total))
+    alpha = 1 - confidence
     crit = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
     if se > 0:
         tstat = abs(qbar) / se

@@ -9,12 +9,14 @@ import pandas as pd
 from evaluation.errors import ParameterError
 
 
-def _is_categorical(s: pd.Series) -> bool:
+def is_categorical(s: pd.Series) -> bool:
     """Object, string, category and bool columns enter the model as ``C()``."""
     return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
 
 
-def _check_columns(data: pd.DataFrame, columns, role: str) -> None:
+def require_columns(data: pd.DataFrame, columns, role: str) -> None:
+    """ParameterError unless ``data`` is a DataFrame with every one of ``columns`` (named by
+    ``role``, e.g. 'covariate', in the message)."""
     if not isinstance(data, pd.DataFrame):
         raise ParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
     missing = [c for c in columns if c not in data.columns]
@@ -24,7 +26,7 @@ def _check_columns(data: pd.DataFrame, columns, role: str) -> None:
             f"Expected one of the columns: {', '.join(map(str, data.columns))}.")
 
 
-def _binary_treatment(values, name: str = "treatment") -> pd.Series:
+def binary_treatment(values, name: str = "treatment") -> pd.Series:
     """The treatment as 0/1 integers; anything else is a ParameterError naming the values."""
     s = pd.Series(values)
     observed = s.dropna()

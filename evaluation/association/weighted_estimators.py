@@ -5,8 +5,8 @@
 * :func:`aipw` -- augmented IPW (doubly robust), ATE or ATT, influence-function CIs, optionally
   a percentile CI from :func:`multiplier_bootstrap_ci`.
 
-Both return rows of the table described in :mod:`evaluation.association.estimators` (columns
-:data:`~.result_table.RESULT_COLUMNS`) and are re-exported from there.
+Both return an estimate table (:mod:`evaluation.estimates`, with ``se`` and ``se_method``:
+:data:`~.result_table.RESULT_COLUMNS`) and are re-exported from :mod:`.estimators`.
 """
 from __future__ import annotations
 
@@ -17,18 +17,13 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.special import expit
 
+from evaluation.constraints import Interval, Options, validate_params, name_list
 from evaluation.errors import ParameterError
-from evaluation.association.estimation_inputs import _as_list, _check_alpha, _design, _prepare
-from evaluation.association.glm_fits import _fit_glm, _positivity_note, _propensity
-from evaluation.association.result_table import _frame, _normal_ci, _row
+from evaluation.association.estimation_inputs import KINDS, covariate_matrix, estimation_data
+from evaluation.association.glm_fits import fit_glm, logistic_propensity, positivity_note
+from evaluation.association.result_table import effect_row, effect_table, normal_interval_and_p, percentile_limits
 
-
-def _check_alpha_and_estimand(alpha: float, estimand: str, known: tuple, function: str) -> None:
-    """The checks ipw and aipw share: a valid alpha and an estimand the function knows."""
-    _check_alpha(alpha)
-    if estimand not in known:
-        raise ParameterError(f"estimand={estimand!r} is not known for {function}. "
-                             f"Expected one of {', '.join(known)}.")
+CONFIDENCE = Interval(0, 1, closed="neither")
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,9 +54,11 @@ def _ess(w):
     return w.sum() ** 2 / (w ** 2).sum()
 
 
+@validate_params({"data": ["frame"], "estimand": [Options(IPW_ESTIMANDS)], "kind": [Options(KINDS)],
+                  "confidence": [CONFIDENCE]})
 def ipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[str] = (), *,
         estimand: str = "ATE", kind: str = "binary", weights=None, propensity=None,
-        alpha: float = 0.05) -> pd.DataFrame:
+        confidence: float = 0.95) -> pd.DataFrame:
     """Inverse probability weighted (Hajek) difference in means or risks.
 
     Parameters
@@ -83,13 +80,13 @@ def ipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[s
     propensity : str or array-like, optional
         Ready-made propensity scores; the weights for ``estimand`` are made from them. Treated
         as known.
-    alpha : float
-        1 - confidence level.
+    confidence : float
+        Confidence level of the interval (0.95).
 
     Returns
     -------
     pandas.DataFrame
-        One row; scale ``'RD'`` or ``'MD'``. ``note`` gives the effective sample sizes
+        One row of an estimate table; scale ``'risk difference'`` or ``'mean difference'``. ``note`` gives the effective sample sizes
         (Kish, (Σw)²/Σw²) per arm and any positivity warning.
 
     Notes
@@ -132,12 +129,9 @@ def ipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[s
     >>> bool(res.ci_low.iloc[0] < 1.0 < res.ci_high.iloc[0])
     True
     """
-    _check_alpha_and_estimand(alpha, estimand, IPW_ESTIMANDS, "ipw")
     if weights is not None and propensity is not None:
         raise ParameterError("give weights= or propensity=, not both.")
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"data must be a pandas DataFrame, not {type(data).__name__}.")
-    covariates = _as_list(covariates)
+    covariates = name_list(covariates, "covariates", "ipw")
     if weights is None and propensity is None and not covariates:
         raise ParameterError("ipw needs covariates for the propensity model, or weights= or "
                              "propensity=.")
@@ -155,7 +149,7 @@ def ipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[s
                 propensity = "__propensity__"
     extra = [("weights", weights), ("propensity", propensity)]
     use_cov = covariates if weights is None and propensity is None else []
-    df = _prepare(data, outcome, treatment, use_cov, kind=kind, extra=extra)
+    df = estimation_data(data, outcome, treatment, use_cov, kind=kind, extra=extra)
     a = df[treatment].to_numpy()
     y = df[outcome].to_numpy()
     notes = []
@@ -174,10 +168,10 @@ def ipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[s
                 raise ParameterError(f"propensity score {bad!r} is outside (0, 1).")
             se_method = "robust sandwich, propensity scores treated as known"
         else:
-            e, x, _ = _propensity(df, treatment, covariates)
+            e, x, _ = logistic_propensity(df, treatment, covariates)
             se_method = "M-estimation sandwich (accounts for the estimated propensity score)"
         w = _weights_from_ps(a, e, estimand)
-        pos = _positivity_note(e)
+        pos = positivity_note(e)
         if pos:
             notes.append(pos)
     sw1, sw0 = (w * a).sum(), (w * (1 - a)).sum()
@@ -210,9 +204,9 @@ def ipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[s
     c = np.zeros(k + 2)
     c[k], c[k + 1] = 1.0, -1.0
     se = float(np.sqrt(c @ cov @ c))
-    lo, hi, p = _normal_ci(est, se, alpha)
+    lo, hi, p = normal_interval_and_p(est, se, confidence)
     notes.insert(0, f"ESS exposed {_ess(w[a == 1]):.1f}, unexposed {_ess(w[a == 0]):.1f}")
-    return _frame([_row(outcome=outcome, method="IPW", estimand=estimand,
+    return effect_table([effect_row(outcome=outcome, method="IPW", estimand=estimand,
                         scale="RD" if kind == "binary" else "MD", estimate=est, se=se,
                         ci_low=lo, ci_high=hi, p_value=p, n=n, n_exposed=int(a.sum()),
                         se_method=se_method, note="; ".join(notes))])
@@ -237,16 +231,19 @@ def _arm_predictions(y, a, xc, kind, outcome):
         if kind == "binary" and np.ptp(y[m]) == 0:
             preds[arm] = np.full(len(y), y[m][0])
             continue
-        res = _fit_glm(y[m], x_arm, family,
+        res = fit_glm(y[m], x_arm, family,
                        what=f"outcome model for {outcome!r} in arm {arm}")
         eta = x_all @ np.asarray(res.params)
         preds[arm] = expit(eta) if kind == "binary" else eta
     return preds[1], preds[0]
 
 
+@validate_params({"data": ["frame"], "estimand": [Options(AIPW_ESTIMANDS)], "kind": [Options(KINDS)],
+                  "confidence": [CONFIDENCE], "n_boot": [Interval(0, None, integral=True)],
+                  "bootstrap": [Interval(0, None, integral=True), None]})
 def aipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[str], *,
-         estimand: str = "ATE", kind: str = "binary", alpha: float = 0.05,
-         bootstrap: int = 0, seed=None) -> pd.DataFrame:
+         estimand: str = "ATE", kind: str = "binary", confidence: float = 0.95,
+         n_boot: int = 0, seed=None, bootstrap: int | None = None) -> pd.DataFrame:
     """Augmented inverse probability weighting (doubly robust) estimate.
 
     Parameters
@@ -260,13 +257,18 @@ def aipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[
         per arm: logistic for binary, linear for continuous outcomes).
     estimand : {'ATE', 'ATT'}
     kind : {'binary', 'continuous'}
-    alpha : float
-        1 - confidence level.
+    confidence : float
+        Confidence level of the interval (0.95).
+    n_boot : int
+        Replicates of a multiplier bootstrap of the influence function for a percentile
+        interval (0: the influence-function interval). ``bootstrap=`` is its former name.
+    seed : int, optional
+        Seed of the bootstrap.
 
     Returns
     -------
     pandas.DataFrame
-        One row; scale ``'RD'`` or ``'MD'``.
+        One row of an estimate table; scale ``'risk difference'`` or ``'mean difference'``.
 
     Notes
     -----
@@ -310,13 +312,13 @@ def aipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[
     >>> bool(res.ci_low.iloc[0] < 1.0 < res.ci_high.iloc[0])
     True
     """
-    _check_alpha_and_estimand(alpha, estimand, AIPW_ESTIMANDS, "aipw")
-    covariates = _as_list(covariates)
-    df = _prepare(data, outcome, treatment, covariates, kind=kind)
+    n_boot = n_boot if bootstrap is None else bootstrap
+    covariates = name_list(covariates, "covariates", "aipw")
+    df = estimation_data(data, outcome, treatment, covariates, kind=kind)
     a = df[treatment].to_numpy()
     y = df[outcome].to_numpy()
-    e, _, _ = _propensity(df, treatment, covariates)
-    xc, _ = _design(df, covariates)
+    e, _, _ = logistic_propensity(df, treatment, covariates)
+    xc, _ = covariate_matrix(df, covariates)
     m1, m0 = _arm_predictions(y, a, xc, kind, outcome)
     n = len(df)
     if estimand == "ATE":
@@ -329,20 +331,20 @@ def aipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[
         est = (a * (y - m0) - (1 - a) * odds * (y - m0)).sum() / a.sum()
         infl = (a * (y - m0 - est) - (1 - a) * odds * (y - m0)) / pa
     se = float(np.std(infl, ddof=1) / np.sqrt(n))
-    lo, hi, p = _normal_ci(est, se, alpha)
+    lo, hi, p = normal_interval_and_p(est, se, confidence)
     se_method = "influence function (nuisance models treated as known)"
-    if bootstrap:
-        lo, hi = multiplier_bootstrap_ci(est, infl, bootstrap, alpha=alpha, seed=seed)
-        se_method = (f"multiplier bootstrap of the influence function, {bootstrap} replicates, "
+    if n_boot:
+        lo, hi = multiplier_bootstrap_ci(est, infl, n_boot, confidence=confidence, seed=seed)
+        se_method = (f"multiplier bootstrap of the influence function, {n_boot} replicates, "
                      f"percentile CI (no refits)")
-    return _frame([_row(outcome=outcome, method="AIPW", estimand=estimand,
+    return effect_table([effect_row(outcome=outcome, method="AIPW", estimand=estimand,
                         scale="RD" if kind == "binary" else "MD", estimate=float(est), se=se,
                         ci_low=lo, ci_high=hi, p_value=p, n=n, n_exposed=int(a.sum()),
-                        se_method=se_method, note=_positivity_note(e))])
+                        se_method=se_method, note=positivity_note(e))])
 
 
-def multiplier_bootstrap_ci(estimate: float, influence: np.ndarray, replicates: int, *,
-                            alpha: float = 0.05, seed=None, chunk: int = 100) -> tuple[float, float]:
+def multiplier_bootstrap_ci(estimate: float, influence: np.ndarray, n_boot: int, *,
+                            confidence: float = 0.95, seed=None, chunk: int = 100) -> tuple[float, float]:
     """Percentile CI from a multiplier (wild) bootstrap of an influence function.
 
     Each replicate is ``estimate + mean(xi * IF)`` with xi standard normal, which reproduces the
@@ -354,8 +356,8 @@ def multiplier_bootstrap_ci(estimate: float, influence: np.ndarray, replicates: 
     influence = np.asarray(influence, dtype=float)
     n = len(influence)
     draws = []
-    for start in range(0, replicates, chunk):
-        size = min(chunk, replicates - start)
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
         draws.append(estimate + rng.standard_normal((size, n)) @ influence / n)
     draws = np.concatenate(draws)
-    return tuple(float(v) for v in np.percentile(draws, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
+    return tuple(float(v) for v in np.percentile(draws, percentile_limits(confidence)))

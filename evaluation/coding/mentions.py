@@ -30,3 +30,45 @@ def interview_mentions(study, codes, *, exposure: str | None = None, role: str =
         table.insert(0, "code", code)
         rows.append(table)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def views_by_ip(study) -> list[tuple[str, pd.DataFrame, list[str]]]:
+    """Residents' view of their plan, the staff survey by institution, and the share of
+    residents whose interviews mention owning their goals or less chaos, by IP status.
+
+    Returns ``(title, table, count columns)`` for each view the study has, the count columns
+    being those to protect beside ``n`` when the table is shown (``Disclosure.show(table,
+    counts=...)``).
+    """
+    out = []
+    exposure = study.manifest.exposure["column"]
+    inst = study.institution_column
+    people = study.person_table()
+    if exposure in people.columns:
+        holders = people[people[exposure] == 1]
+        items = [c for c in ("ip_involvement", "ip_usefulness", "chairs_own_meetings") if c in holders]
+        if items and inst in holders.columns:
+            table = holders.groupby(inst)[items].agg(["mean", "count"])
+            table.columns = [f"{a}_{'n' if b == 'count' else b}" for a, b in table.columns]
+            table = table.reset_index()
+            table["n"] = holders.groupby(inst).size().to_numpy()
+            out.append(("Residents with an IP: their view of the plan (means, 1–5; chairs own "
+                        "meetings as a share)", table, [f"{i}_n" for i in items]))
+    staff = [n for n, s in study.manifest.sources.items() if "ip_questionnaire_staff" in s.instruments]
+    for source in staff:
+        df = study.table(source)
+        items = [c for c in ("ip_usefulness", "leadership_drive", "ip_eases_work") if c in df]
+        table = df.groupby(inst)[items].mean().reset_index()
+        table["actively_sold_in"] = df.groupby(inst)["ip_presentation"].apply(
+            lambda s: (s == "actively_sold_in").mean()).to_numpy()
+        table["n"] = df.groupby(inst).size().to_numpy()
+        out.append(("Staff survey by institution (means, 1–5; share who say IP is actively sold in)",
+                    table, []))
+    mentions = interview_mentions(study, ["goal_ownership", "less_chaos"])
+    if len(mentions):
+        # the mentioning residents are the share's numerator, whatever coverage() calls it
+        numerator = "count" if "count" in mentions.columns else "n_exposed"
+        counted = mentions.rename(columns={numerator: "n_mentioning"})
+        out.append(("Residents whose interviews mention the theme, by IP status (Wilson 95 % CI)",
+                    counted, ["n_mentioning"]))
+    return out
