@@ -91,7 +91,7 @@ METHODS_BY_OUTCOME = {
     "goal_retention": ["crude", "gcomp", "ipw", "aipw", "mixed", "logor"],
     "daily_chaos": ["crude", "ols", "ipw", "aipw", "mixed"],
 }
-SCALE = {"goal_retention": "RD", "daily_chaos": "MD"}
+SCALE = {"goal_retention": "risk difference", "daily_chaos": "mean difference"}
 # Methods whose assumptions hold on goal retention: the coverage and bias targets.
 JUDGED = ("gcomp", "ipw", "aipw")
 COVERAGE_BAND = (0.93, 0.97)
@@ -160,7 +160,7 @@ def _fit(method: str, outcome: str, data):
         row = out[out["scale"] == SCALE[outcome]].iloc[0]
     elif method == "logor":
         out = estimators.adjusted(data, outcome, EXPOSURE, covs, kind="binary", cluster=None)
-        r = out[out["scale"] == "OR"].iloc[0]
+        r = out[out["scale"] == "odds ratio"].iloc[0]
         # se is on the log scale; intervals back to the log scale
         return (float(np.log(r["estimate"])), float(r["se"]), float(np.log(r["ci_low"])),
                 float(np.log(r["ci_high"])), float(r["p_value"]), int(r["n"]), r["note"])

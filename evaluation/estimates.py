@@ -44,7 +44,8 @@ MEASURE_COLUMNS = ["measure", "scale", "estimate", "ci_low", "ci_high", "n", "no
 
 SCALES = frozenset({
     # contrasts
-    "risk difference", "risk ratio", "odds ratio", "mean difference", "standardized mean difference",
+    "risk difference", "risk ratio", "odds ratio", "hazard ratio", "mean difference",
+    "standardized mean difference",
     "rate ratio", "difference in shares", "slope difference",
     # levels and measures
     "proportion", "mean", "median", "count", "rate", "slope", "correlation", "variance",
@@ -53,7 +54,7 @@ SCALES = frozenset({
 """The words a ``scale`` may hold. A contrast names what is contrasted (``risk difference``); a
 measure names what it is (``proportion``, ``reliability``, ``agreement``)."""
 
-SCALE_OF_CODE = {"RD": "risk difference", "RR": "risk ratio", "OR": "odds ratio",
+SCALE_OF_CODE = {"RD": "risk difference", "RR": "risk ratio", "OR": "odds ratio", "HR": "hazard ratio",
                  "MD": "mean difference", "SMD": "standardized mean difference"}
 """The short codes of the E-value and balance functions, spelled out."""
 

@@ -27,6 +27,28 @@ def test_notebook_is_stored_without_outputs_and_has_parameters(notebook):
     assert set(assigned) == set(notebook_parameters(notebook))
 
 
+MAX_CELL_LINES = 10
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_cells_are_short_and_import_only_from_faces(notebook):
+    """A cell reads like a sentence of the report: at most 10 lines of code (the parameters cell
+    declares one parameter a line, as papermill needs, and is exempt); the package is reached
+    through its faces (``evaluation`` and its subpackages), not through deep module paths."""
+    nb = nbformat.read(notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"
+            and "parameters" not in c.metadata.get("tags", [])]
+    long = [(i, len(c.source.splitlines())) for i, c in enumerate(code)
+            if len(c.source.splitlines()) > MAX_CELL_LINES]
+    assert not long, f"code cells over {MAX_CELL_LINES} lines (index, lines): {long}"
+    deep = [line.strip() for c in code for line in c.source.splitlines()
+            if line.strip().startswith(("from evaluation.", "import evaluation."))
+            and line.strip().split()[1].count(".") > 1]
+    assert not deep, f"imports from deep module paths: {deep}"
+    source = "\n".join(c.source for c in code)
+    assert "plt.subplots" not in source, "figures come from the package's figure-level helpers"
+
+
 def _errors_and_images(executed):
     nb = nbformat.read(executed, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

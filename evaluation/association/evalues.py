@@ -15,15 +15,12 @@ import pandas as pd
 
 from evaluation.constraints import Options, validate_params
 from evaluation.errors import ParameterError
-from evaluation.estimates import estimate_row, estimate_table
+from evaluation.estimates import SCALE_OF_CODE, estimate_row, estimate_table
 
 __all__ = ["e_value", "SCALES"]
 
 SCALES = ("RR", "OR", "HR", "RD", "SMD")
-# The result contract's word for each code; the contract has no "hazard ratio", and a hazard
-# ratio is a ratio of (instantaneous) rates.
-SCALE_WORDS = {"RR": "risk ratio", "OR": "odds ratio", "HR": "rate ratio (hazard ratio)",
-               "RD": "risk difference", "SMD": "standardized mean difference"}
+SCALE_WORDS = {code: SCALE_OF_CODE[code] for code in SCALES}   # the contract's words
 E_VALUE_EXTRAS = ["rr", "rr_ci_low", "rr_ci_high", "true", "e_value_point", "e_value_ci"]
 # RR ~ exp(0.91 d) for a standardised mean difference d (VanderWeele 2017); 1.78 = 0.91 * 1.96
 SMD_FACTOR = 0.91
