@@ -1,6 +1,6 @@
 """User-facing errors, one place (as papermill's ``exceptions`` module).
 
-Every class carries the CLI exit code it maps to (shared/DESIGN.md, "Command line"):
+Every class carries the CLI exit code it maps to (docs/cli.md, "Exit codes"):
 2 for bad usage or unusable input, 1 for work that finished but found problems.
 Messages are one paragraph naming what and where; the CLI prints them without a traceback.
 """

@@ -1,5 +1,5 @@
 """REFI-QDA project exchange (``.qdpx``): coded interviews from and to NVivo, ATLAS.ti, MAXQDA
-and QualCoder, as the long table of coded segments (shared/DESIGN.md).
+and QualCoder, as the long table of coded segments (docs/study-manifest.md).
 
 A ``.qdpx`` is a zip holding ``project.qde`` (XML, namespace ``urn:QDA-XML:project:1.0``, schema
 ``Project.xsd`` of the REFI-QDA standard) and a ``sources/`` folder with each text source as plain

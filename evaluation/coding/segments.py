@@ -1,6 +1,6 @@
 """Coded interview segments: read a long table of codings and check it before any analysis.
 
-The table is the contract of shared/DESIGN.md: one row per unit × coder × code, with columns
+The table is the contract of docs/study-manifest.md (coded segments): one row per unit × coder × code, with columns
 ``unit_id``, ``coder``, ``code`` (plus ``interview``, ``participant``, ``role``, ``institution``,
 ``text`` where known). An empty ``code`` means the coder saw the unit and gave it no code; no row
 for a coder and a unit means the coder did not see it. Agreement depends on both, so the checks

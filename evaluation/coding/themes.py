@@ -21,7 +21,7 @@ from evaluation.estimates import measure_table
 
 RULES = {"majority", "any"}
 CASES = {"participant": "participant", "interview": "interview"}
-# The contract's names (shared/DESIGN.md); exports often carry the *_id spelling.
+# The contract's names (docs/study-manifest.md, coded segments); exports often carry the *_id spelling.
 ALIASES = {"participant_id": "participant", "interview_id": "interview"}
 
 

@@ -4,7 +4,7 @@ Support (only the items a person marks as important to them) and Relationship ar
 0–100 by the instrument definitions (``instruments/inspire.yaml``), Brief INSPIRE likewise;
 here they are put side by side by IP status, institution and year, with CIs and n, and their
 reliability. No cutoff or reliable-change value is published for the full INSPIRE
-(instruments.md, section 0), so none is applied.
+(docs/instruments.md), so none is applied.
 """
 from __future__ import annotations
 
