@@ -245,3 +245,22 @@ def test_python_m_evaluation_bad_usage(tmp_path):
                            "--persons", "5"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert _one_paragraph(proc.stderr) and "persons" in proc.stderr
+
+
+def test_validate_refuses_disclosure_rules_out_of_range(tmp_path, capsys):
+    """The manifest checks the block's shape; the rules' ranges are checked by the disclosure
+    layer, and `ipeval validate` reports them as unusable input."""
+    (tmp_path / "d.csv").write_text("a\n1\n")
+    (tmp_path / "study.yaml").write_text("name: t\nsources: {s: {file: d.csv}}\n"
+                                         "disclosure: {min_cell: 0}\n")
+    assert main(["validate", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "min_cell" in err and "out of range" in err and _one_paragraph(err)
+
+
+def test_estimate_json_records_follow_the_contract(small_study, capsys):
+    from evaluation.estimates import ESTIMATE_COLUMNS
+    assert main(["estimate", str(small_study), "--outcome", "goal_retention", "--method", "crude",
+                 "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records and all(list(r)[:len(ESTIMATE_COLUMNS)] == ESTIMATE_COLUMNS for r in records)

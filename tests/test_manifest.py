@@ -203,3 +203,22 @@ def test_duplicate_key_is_an_error(tmp_path):
     path = make_study(tmp_path, "sources:\n  a: {file: a.csv}\nsources:\n  b: {file: a.csv}\n")
     with pytest.raises(ManifestError, match="sources"):
         load_manifest(path)
+
+
+def test_disclosure_keys_are_the_settings_of_the_rules():
+    """The manifest checks the block's shape; its keys must be the rules' own settings."""
+    from dataclasses import fields
+
+    from evaluation.disclosure import DisclosureRules
+    from evaluation.intake.manifest import DISCLOSURE_KEYS
+    assert set(DISCLOSURE_KEYS) == {f.name for f in fields(DisclosureRules)}
+
+
+@pytest.mark.parametrize("block, expected", [("{min_cell: five}", ["min_cell", "'five'"]),
+                                             ("{zeros_are_disclosive: 1}", ["zeros_are_disclosive"]),
+                                             ("{min_cel: 10}", ["min_cel", "min_cell"])])
+def test_disclosure_block_of_wrong_shape_fails_when_the_manifest_loads(tmp_path, block, expected):
+    path = make_study(tmp_path, MINIMAL + f"disclosure: {block}\n")
+    with pytest.raises(ManifestError) as err:
+        load_manifest(path)
+    assert all(e in str(err.value) for e in expected), str(err.value)

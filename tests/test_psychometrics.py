@@ -9,7 +9,8 @@ import pytest
 from scipy.optimize import minimize
 
 from evaluation.errors import ParameterError
-from evaluation.instruments.psychometrics import cronbach_alpha, item_total, mcdonald_omega, reliability
+from evaluation.instruments.item_analysis import item_total
+from evaluation.instruments.psychometrics import ALPHA, OMEGA, cronbach_alpha, mcdonald_omega, reliability
 
 DATA = Path(__file__).parent / "data"
 TEXTUAL = ["x4", "x5", "x6"]
@@ -45,7 +46,7 @@ def _one_row(res):
 
 def test_alpha_long_format_matches_pingouin_and_psych(alpha_long):
     row = _one_row(cronbach_alpha(alpha_long, subject="Subj", item="Items", score="Scores"))
-    assert row["measure"] == "cronbach_alpha"
+    assert row["measure"] == ALPHA
     assert round(row["estimate"], 4) == 0.5917
     assert (round(row["ci_low"], 3), round(row["ci_high"], 3)) == (0.195, 0.840)
     assert (row["n"], row["k"]) == (15, 10)
@@ -122,7 +123,7 @@ def test_alpha_accepts_nullable_and_bool_columns(small):
 
 def test_omega_holzinger_swineford_textual(hs):
     row = _one_row(mcdonald_omega(hs, TEXTUAL, n_boot=300, seed=3))
-    assert row["measure"] == "omega_total"
+    assert row["measure"] == OMEGA
     assert round(row["estimate"], 4) == 0.8859
     assert (row["n"], row["k"]) == (301, 3)
     assert row["ci_low"] < row["estimate"] < row["ci_high"]
@@ -244,12 +245,12 @@ def test_item_total_two_items_has_no_alpha_if_deleted(small):
 def test_reliability_stacks_alpha_and_omega_per_scale(hs):
     res = reliability(hs, {"textual": TEXTUAL, "visual": ["x1", "x2", "x3"],
                            "pair": ["x7", "x8"]}, n_boot=20, seed=1)
-    assert list(res["scale"]) == ["textual", "textual", "visual", "visual", "pair", "pair"]
-    assert list(res["measure"]) == ["cronbach_alpha", "omega_total"] * 3
-    textual = res[res["scale"] == "textual"].set_index("measure")["estimate"]
-    assert round(textual["cronbach_alpha"], 4) == 0.8827
-    assert round(textual["omega_total"], 4) == 0.8859
-    pair_omega = res[(res["scale"] == "pair") & (res["measure"] == "omega_total")].iloc[0]
+    assert list(res["score"]) == ["textual", "textual", "visual", "visual", "pair", "pair"]
+    assert list(res["measure"]) == [ALPHA, OMEGA] * 3
+    textual = res[res["score"] == "textual"].set_index("measure")["estimate"]
+    assert round(textual[ALPHA], 4) == 0.8827
+    assert round(textual[OMEGA], 4) == 0.8859
+    pair_omega = res[(res["score"] == "pair") & (res["measure"] == OMEGA)].iloc[0]
     assert np.isnan(pair_omega["estimate"]) and "at least 3 items" in pair_omega["method"]
     assert res["method"].notna().all()
 
@@ -288,11 +289,11 @@ def test_omega_needs_three_items(small):
 
 
 def test_other_bad_parameters(small, alpha_long):
-    with pytest.raises(ParameterError, match="nan_policy='drop'"):
+    with pytest.raises(ParameterError, match="'nan_policy' is 'drop'; expected one of 'listwise', 'pairwise'"):
         cronbach_alpha(small, nan_policy="drop")
-    with pytest.raises(ParameterError, match="confidence=95"):
+    with pytest.raises(ParameterError, match="'confidence' is 95; expected a number in \\(0, 1\\)"):
         cronbach_alpha(small, confidence=95)
-    with pytest.raises(ParameterError, match="n_boot"):
+    with pytest.raises(ParameterError, match="'n_boot' is -1; expected a whole number ≥ 0"):
         mcdonald_omega(small, n_boot=-1)
     with pytest.raises(ParameterError, match="items must be a list"):
         cronbach_alpha(small, "q1")

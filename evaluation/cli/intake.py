@@ -1,21 +1,39 @@
-"""The intake verbs: ``ipeval validate`` and ``ipeval score``, printed for a person at a terminal."""
+"""The intake verbs: ``ipeval synth``, ``ipeval validate`` and ``ipeval score``, printed for a
+person at a terminal."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
+from evaluation.disclosure import DisclosureRules
 from evaluation.errors import ParameterError
+from evaluation.instruments import load_instrument
 from evaluation.intake.output_paths import writable_dir
 from evaluation.study import Study
+from evaluation.synthetic import SyntheticConfig, write_study
+
+
+def synth_study(args) -> int:
+    """``ipeval synth``: write a complete synthetic study and say what was written."""
+    cfg = SyntheticConfig(persons=args.persons, institutions=args.institutions, seed=args.seed,
+                          effect_goal=args.effect_goal, effect_chaos=args.effect_chaos)
+    truth = write_study(args.out, cfg)
+    rows = sum(f["rows"] for f in truth["files"].values())
+    print(f"Wrote synthetic study to {args.out}: {len(truth['files'])} files, {rows} rows, "
+          f"{len(truth['planted_problems'])} planted problems. Manifest: {args.out / 'study.yaml'}; "
+          f"truth: {args.out / 'ground_truth.json'}.")
+    return 0
 
 
 def validate_study(study_path, out_dir) -> int:
     """Load every source, print read / valid / quarantined per source, write the quarantine.
 
-    Returns the exit code: 0 when every row is valid, 1 when any row was quarantined.
+    Returns the exit code: 0 when every row is valid, 1 when any row was quarantined. A
+    ``disclosure:`` block whose rules are out of range is unusable input (ManifestError, exit 2).
     """
     study = Study.load(study_path)
+    DisclosureRules.from_manifest(study.manifest.disclosure)
     out = writable_dir(out_dir, purpose="the validation report")
     report = study.load_report()
     quarantine = study.quarantine()
@@ -48,7 +66,6 @@ def score_study(study_path, instrument: str, out_file=None) -> int:
         carried = sorted({i for s in study.manifest.sources.values() for i in s.instruments})
         raise ParameterError(f"No source of study {study.name!r} carries instrument "
                              f"{instrument!r}. Instruments in the study: {', '.join(carried)}.")
-    from evaluation.instruments import load_instrument
     definition = load_instrument(instrument, extra=[study.root / "instruments"])
     score_cols = [c for s in definition.scores.values()
                   for c in (s.column, f"{s.column}_n_items", f"{s.column}_prorated")]

@@ -151,15 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _synth(args) -> int:
-    from evaluation.synthetic import SyntheticConfig, write_study
-    cfg = SyntheticConfig(persons=args.persons, institutions=args.institutions, seed=args.seed,
-                          effect_goal=args.effect_goal, effect_chaos=args.effect_chaos)
-    truth = write_study(args.out, cfg)
-    rows = sum(f["rows"] for f in truth["files"].values())
-    print(f"Wrote synthetic study to {args.out}: {len(truth['files'])} files, {rows} rows, "
-          f"{len(truth['planted_problems'])} planted problems. Manifest: {args.out / 'study.yaml'}; "
-          f"truth: {args.out / 'ground_truth.json'}.")
-    return 0
+    from evaluation.cli.intake import synth_study
+    return synth_study(args)
 
 
 def _validate(args) -> int:
@@ -173,90 +166,13 @@ def _score(args) -> int:
 
 
 def _estimate(args) -> int:
-    import json
-
-    import numpy as np
-    from evaluation.association.analysis import METHODS, evaluate
-    from evaluation.disclosure import Disclosure
-    from evaluation.study import Study
-    study = Study.load(args.study, institution=args.institution)
-    estimates, rows = evaluate(study, args.outcome, methods=tuple(args.method or METHODS),
-                               estimand=args.estimand)
-    safe = Disclosure.for_study(study).show(estimates, counts=["n_exposed"],
-                                            complements={"n_exposed": "n"}, name="estimates")
-    if args.json:
-        records = safe.values.replace({np.nan: None}).to_dict(orient="records")
-        for record in records:   # counts as whole numbers
-            for key in ("n", "n_exposed", "n_groups"):
-                if isinstance(record.get(key), float) and record[key].is_integer():
-                    record[key] = int(record[key])
-        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
-        return 0
-    shown = safe.shown[["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high",
-                        "p_value", "p_adjusted", "n", "n_exposed", "e_value"]]
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print("\nRows per outcome:\n" + rows.to_string(index=False))
-    print("\n" + safe.footnote())
-    return 0
+    from evaluation.cli.analysis import estimate_study
+    return estimate_study(args)
 
 
 def _agreement(args) -> int:
-    import json
-
-    import numpy as np
-    from evaluation.coding.agreement import agreement
-    from evaluation.coding.segments import read_segments
-    from evaluation.errors import ParameterError
-    aliases = {}
-    for item in args.coder_alias:
-        raw, sep, name = item.partition("=")
-        if not sep or not raw.strip() or not name.strip():
-            raise ParameterError(f"--coder-alias takes RAW=NAME (e.g. oystein=Øystein); "
-                                 f"got {item!r}.")
-        aliases[raw] = name.strip()
-    source = args.segments
-    if source.is_dir() or source.suffix.lower() in {".yaml", ".yml"}:
-        source = _study_segments(source, args.source)
-    segments = read_segments(source, codebook=args.codebook, coders=aliases)
-    result = agreement(segments, n_boot=args.boot, seed=args.seed, units=args.units)
-    if args.json:
-        records = result.replace({np.nan: None}).to_dict(orient="records")
-        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
-    else:
-        shown = result.drop(columns=["note", "units"])
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        attrs = result.attrs
-        print(f"\nCoders: {', '.join(attrs['coders'])}. CIs: {attrs['confidence']:.0%} "
-              f"{attrs['ci_method']}, {attrs['n_boot']} resamples, seed "
-              f"{attrs['seed']}. Percent agreement is 0-100; kappa and alpha -1 to 1.")
-        per_code = set(result.loc[result["code"] != "*", "code"])
-        for note, rows in result.groupby("note", sort=False):
-            codes = set(rows["code"])
-            which = "each code" if codes == per_code else ", ".join(sorted(codes))
-            print(f"  {', '.join(rows['measure'].unique())} ({which}): {note}.")
-    from evaluation.coding.segments import segment_problems
-    problems = segment_problems(segments)
-    if len(problems):
-        print(f"ipeval agreement: {len(problems)} row(s) of {segments.attrs['source']} were tidied "
-              f"before counting:", file=sys.stderr)
-        print(problems.head(20).to_string(index=False), file=sys.stderr)
-        return 1
-    return 0
-
-
-def _study_segments(path: Path, name: str | None):
-    """The coded segments of a study, without their text (agreement does not need it)."""
-    from evaluation.errors import ParameterError
-    from evaluation.study import Study
-    study = Study.load(path)
-    kinds = [s for s, spec in study.manifest.sources.items() if spec.kind == "coded_segments"]
-    if name is None and len(kinds) != 1:
-        raise ParameterError(f"study {study.name!r} has {len(kinds)} coded_segments sources"
-                             f"{' (' + ', '.join(kinds) + ')' if kinds else ''}; name one with "
-                             f"--source.")
-    table = study.table(name or kinds[0])
-    table.attrs = {"source": f"{study.manifest.sources[name or kinds[0]].file}"}
-    return table.drop(columns=["text"], errors="ignore")
+    from evaluation.cli.analysis import agreement_of_segments
+    return agreement_of_segments(args)
 
 
 def _check(args) -> int:
@@ -265,50 +181,18 @@ def _check(args) -> int:
 
 
 def _batch(args) -> int:
-    from evaluation.batch import run_batch
-    from evaluation.errors import ParameterError
-    if args.workers is not None and args.workers < 1:
-        raise ParameterError(f"--workers must be at least 1; got {args.workers}.")
-    outcome = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler,
-                        resume=args.resume, progress=not args.no_progress)
-    return outcome.exit_code
+    from evaluation.cli.runs import batch_of_runs
+    return batch_of_runs(args)
 
 
 def _results(args) -> int:
-    import json
-
-    import numpy as np
-    from evaluation.batch import read_results, tidy
-    runs, results = read_results(args.path)
-    table = runs.drop(columns=["parameters"]) if args.runs else tidy(runs, results)
-    if args.json:
-        records = table.replace({np.nan: None}).to_dict(orient="records")
-        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
-        return 0
-    if args.runs:
-        shown = table[["run_id", "label", "status", "seconds", "attempts", "folder"]]
-    else:
-        shown = table[[c for c in table.columns if c not in {"run_id", "value"}]]
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=60))
-    return 0
+    from evaluation.cli.runs import batch_results
+    return batch_results(args)
 
 
 def _run(args) -> int:
-    from evaluation.report import run_notebook
-    params = dict(args.parameter)
-    out = args.out or Path("reports") / args.notebook.stem
-    result = run_notebook(args.notebook, params, out, show_code=args.show_code,
-                          timeout=args.timeout, accept_risk=args.accept_risk)
-    print(f"Executed {args.notebook} in {result.seconds:.1f} s.\n"
-          f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}")
-    if args.slides:
-        from evaluation.report import effective_study
-        from evaluation.report.slides import render_slides
-        slides = render_slides(result.executed, out / f"{args.notebook.stem}.slides.html",
-                               study=effective_study(args.notebook, result.parameters),
-                               accept_risk=args.accept_risk)
-        print(f"  slides:   {slides}")
-    return 0
+    from evaluation.cli.runs import run_one
+    return run_one(args)
 
 
 def main(argv=None) -> int:

@@ -14,19 +14,12 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
+from evaluation.constraints import validate_params
+from evaluation.disclosure import DisclosureRules, hide_small_levels
 from evaluation.errors import ParameterError
+from evaluation.instruments.item_frames import columns_text, plain_value
 
 __all__ = ["item_distribution", "likert_plot"]
-
-
-def _plain(value):
-    """numpy scalars as Python values, so that messages read 5 rather than np.int64(5)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _columns_text(data: pd.DataFrame) -> str:
-    cols = [str(c) for c in data.columns]
-    return ", ".join(cols[:20]) + (f", … ({len(cols)} in all)" if len(cols) > 20 else "")
 
 
 def _default_levels(data: pd.DataFrame, items: list) -> list:
@@ -47,11 +40,12 @@ def _default_levels(data: pd.DataFrame, items: list) -> list:
     except TypeError as err:
         raise ParameterError(
             f"item_distribution: the answers mix values that cannot be ordered "
-            f"({', '.join(repr(_plain(v)) for v in observed[:6])}); pass levels= in the "
+            f"({', '.join(repr(plain_value(v)) for v in observed[:6])}); pass levels= in the "
             "intended order."
         ) from err
 
 
+@validate_params({"data": ["frame"]})
 def item_distribution(data: pd.DataFrame, items: Sequence, *, by: str | None = None,
                       levels: Sequence | None = None) -> pd.DataFrame:
     """How the answers to each item spread over the answer levels, overall or per group.
@@ -96,9 +90,6 @@ def item_distribution(data: pd.DataFrame, items: Sequence, *, by: str | None = N
     In R: ``prop.table(table(factor(df$q1, levels = 1:5)))``.
     """
     func = "item_distribution"
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: data must be a pandas DataFrame, got "
-                             f"{type(data).__name__}.")
     if isinstance(items, (str, bytes)) or not pd.api.types.is_list_like(items):
         raise ParameterError(f"{func}: items must be a list of column names, got {items!r}.")
     items = list(items)
@@ -107,11 +98,11 @@ def item_distribution(data: pd.DataFrame, items: Sequence, *, by: str | None = N
     for c in items:
         if c not in data.columns:
             raise ParameterError(f"{func}: item {c!r} is not a column of data; columns: "
-                                 f"{_columns_text(data)}.")
+                                 f"{columns_text(data)}.")
     if by is not None:
         if by not in data.columns:
             raise ParameterError(f"{func}: by={by!r} is not a column of data; columns: "
-                                 f"{_columns_text(data)}.")
+                                 f"{columns_text(data)}.")
         if by in items:
             raise ParameterError(f"{func}: by={by!r} is also one of the items.")
     if levels is None:
@@ -129,8 +120,8 @@ def item_distribution(data: pd.DataFrame, items: Sequence, *, by: str | None = N
             outside = answers[~answers.isin(allowed)]
             if len(outside):
                 raise ParameterError(
-                    f"{func}: column {c!r}, row {_plain(outside.index[0])!r}: value "
-                    f"{_plain(outside.iloc[0])!r} is not one of the levels {levels!r}. Expected: "
+                    f"{func}: column {c!r}, row {plain_value(outside.index[0])!r}: value "
+                    f"{plain_value(outside.iloc[0])!r} is not one of the levels {levels!r}. Expected: "
                     "every answer among the levels (recode it, or set it to missing).")
 
     if by is None:
@@ -166,6 +157,7 @@ def _neutral_index(levels: list, neutral) -> int | None:
     return matches[0]
 
 
+@validate_params({"data": ["frame"]})
 def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = "item",
                 hue: str = "level", col: str | None = None, ax=None, neutral=None,
                 palette="RdYlGn", rules=None):
@@ -227,33 +219,29 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     func = "likert_plot"
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: data must be a DataFrame (the output of "
-                             f"item_distribution), got {type(data).__name__}.")
     for name, column in (("x", x), ("y", y), ("hue", hue)):
         if column not in data.columns:
             raise ParameterError(f"{func}: {name}={column!r} is not a column of data; columns: "
-                                 f"{_columns_text(data)}.")
+                                 f"{columns_text(data)}.")
     group_col = col if col is not None else ("group" if "group" in data.columns else None)
     if group_col is not None:
         if group_col not in data.columns:
             raise ParameterError(f"{func}: col={group_col!r} is not a column of data; columns: "
-                                 f"{_columns_text(data)}.")
+                                 f"{columns_text(data)}.")
         groups = pd.unique(data[group_col])
         if len(groups) > 1:
-            shown = ", ".join(repr(_plain(g)) for g in groups[:6])
+            shown = ", ".join(repr(plain_value(g)) for g in groups[:6])
             raise ParameterError(
                 f"{func}: data holds {len(groups)} groups in column {group_col!r} ({shown}); "
                 f"the chart is of one group. Filter first (data[data[{group_col!r}] == …]) or "
                 "draw each group on its own ax.")
     if data.duplicated(subset=[y, hue]).any():
         dup = data.loc[data.duplicated(subset=[y, hue])].iloc[0]
-        raise ParameterError(f"{func}: item {_plain(dup[y])!r} has more than one row for "
-                             f"level {_plain(dup[hue])!r}; pass the table of one group.")
+        raise ParameterError(f"{func}: item {plain_value(dup[y])!r} has more than one row for "
+                             f"level {plain_value(dup[hue])!r}; pass the table of one group.")
 
     hidden_share = None
     if "n" in data.columns:
-        from evaluation.disclosure import DisclosureRules, hide_small_levels
         rules = rules if rules is not None else DisclosureRules()
         data = hide_small_levels(data, rules, keys=[y], n="n", share=x)
         total = data.groupby(y, sort=False)["n"].transform("sum")

@@ -1,11 +1,13 @@
-"""Reliability of multi-item scales: Cronbach's alpha, McDonald's omega, item statistics.
+"""Reliability of multi-item scales: Cronbach's alpha and McDonald's omega.
 
-One function per question, in the manner of pingouin; each returns a tidy DataFrame with the
-estimate, its confidence interval and the n it rests on, and names the measure in a column.
+One function per question, in the manner of pingouin; each returns a measure table of the
+result contract (:mod:`evaluation.estimates`): ``measure`` names the coefficient, ``scale`` is
+'reliability', with ``estimate``, its confidence interval and the ``n`` it rests on. Item
+statistics are in :mod:`evaluation.instruments.item_analysis`.
 Items are columns of a wide frame (a row per respondent); :func:`cronbach_alpha` also takes
 long format (a row per respondent × item) through ``subject=``, ``item=``, ``score=``.
 
-Reverse-keyed items must be recoded before they are passed here: all four functions assume
+Reverse-keyed items must be recoded before they are passed here: every function assumes
 that every item measures the construct in the same direction.
 """
 from __future__ import annotations
@@ -18,126 +20,25 @@ import pandas as pd
 import pingouin as pg
 from statsmodels.multivariate.factor import Factor
 
+from evaluation.constraints import Interval, Options, validate_params
 from evaluation.errors import ParameterError
+from evaluation.estimates import measure_row, measure_table
+from evaluation.instruments.item_frames import NAN_POLICIES, item_frame
 
-NAN_POLICIES = ("pairwise", "listwise")
+ALPHA = "Cronbach's alpha"
+OMEGA = "McDonald's omega total"
+CONFIDENCE = [Interval(0, 1, closed="neither")]
 # Standardised uniqueness below which a one-factor solution is reported as a Heywood case.
 HEYWOOD_UNIQUENESS = 1e-3
 
-__all__ = ["cronbach_alpha", "mcdonald_omega", "item_total", "reliability"]
-
-
-# --------------------------------------------------------------------------------------------
-# Input checks (named errors rather than pingouin's asserts, which vanish under ``python -O``)
-# --------------------------------------------------------------------------------------------
-
-def _plain(value):
-    """numpy scalars as Python values, so that messages read 5 rather than np.int64(5)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _columns_text(data: pd.DataFrame) -> str:
-    cols = [str(c) for c in data.columns]
-    return ", ".join(cols[:20]) + (f", … ({len(cols)} in all)" if len(cols) > 20 else "")
-
-
-def _check_frame(data, func: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"{func}: data must be a pandas DataFrame, got "
-                             f"{type(data).__name__}.")
-
-
-def _check_choice(value, name: str, choices: Sequence[str], func: str) -> None:
-    if value not in choices:
-        raise ParameterError(f"{func}: {name}={value!r} is not one of {list(choices)}.")
-
-
-def _check_confidence(confidence, func: str) -> None:
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) \
-            or not 0 < confidence < 1:
-        raise ParameterError(f"{func}: confidence={confidence!r} must be a number strictly "
-                             "between 0 and 1 (for example 0.95).")
-
-
-def _long_to_wide(data: pd.DataFrame, subject, item, score, func: str) -> pd.DataFrame:
-    given = {"subject": subject, "item": item, "score": score}
-    if any(v is None for v in given.values()):
-        missing = [k for k, v in given.items() if v is None]
-        raise ParameterError(f"{func}: long format needs subject=, item= and score=; "
-                             f"{', '.join(missing)} not given.")
-    for name, col in given.items():
-        if col not in data.columns:
-            raise ParameterError(f"{func}: {name}={col!r} is not a column of data; columns: "
-                                 f"{_columns_text(data)}.")
-    dup = data.duplicated(subset=[subject, item], keep=False)
-    if dup.any():
-        row = data.loc[dup].iloc[0]
-        raise ParameterError(f"{func}: subject {_plain(row[subject])!r} has more than one row "
-                             f"for item {_plain(row[item])!r} (columns {subject!r}, {item!r}); "
-                             "long format needs one score per subject and item.")
-    if not pd.api.types.is_numeric_dtype(data[score]) or pd.api.types.is_bool_dtype(data[score]):
-        _numeric_or_raise(data[score], score, func)
-    return data.pivot(index=subject, columns=item, values=score)
-
-
-def _numeric_or_raise(column: pd.Series, name, func: str) -> pd.Series:
-    """The column as float64, or a ParameterError naming it."""
-    if pd.api.types.is_bool_dtype(column):
-        return column.astype("float64")
-    if not pd.api.types.is_numeric_dtype(column):
-        example = column.dropna()
-        shown = f" (for example {_plain(example.iloc[0])!r})" if len(example) else ""
-        raise ParameterError(f"{func}: column {name!r} is not numeric: dtype "
-                             f"{column.dtype}{shown}. "
-                             "Expected item scores as numbers; recode text or categorical "
-                             "answers first (for example with .cat.codes + 1).")
-    return column.astype("float64")
-
-
-def _item_frame(data, items, func: str, *, subject=None, item=None, score=None,
-                min_items: int = 2) -> pd.DataFrame:
-    """Wide float frame, one column per item, rows with no answer at all removed."""
-    _check_frame(data, func)
-    if any(v is not None for v in (subject, item, score)):
-        data = _long_to_wide(data, subject, item, score, func)
-    if items is None:
-        items = list(data.columns)
-    elif isinstance(items, (str, bytes)) or not pd.api.types.is_list_like(items):
-        raise ParameterError(f"{func}: items must be a list of column names, got {items!r}.")
-    items = list(items)
-    absent = [c for c in items if c not in data.columns]
-    if absent:
-        raise ParameterError(f"{func}: item {absent[0]!r} is not a column of data; columns: "
-                             f"{_columns_text(data)}.")
-    dups = sorted({str(c) for c in items if items.count(c) > 1})
-    if dups:
-        raise ParameterError(f"{func}: item(s) {dups} listed more than once.")
-    if len(items) < min_items:
-        raise ParameterError(f"{func}: needs at least {min_items} items, got {len(items)}"
-                             f" ({items!r}).")
-    wide = pd.DataFrame({c: _numeric_or_raise(data[c], c, func) for c in items},
-                        index=data.index)
-    wide.columns = items
-    for c in items:
-        if wide[c].notna().sum() == 0:
-            raise ParameterError(f"{func}: column {c!r} has no non-missing values.")
-    wide = wide.loc[wide.notna().any(axis=1)]
-    if len(wide) < 2:
-        raise ParameterError(f"{func}: needs at least 2 respondents with an answer, got "
-                             f"{len(wide)}.")
-    return wide
-
-
-def _covariance(wide: pd.DataFrame, nan_policy: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(frame the covariance rests on, covariance matrix), as psych::alpha does it."""
-    used = wide.dropna(how="any") if nan_policy == "listwise" else wide
-    return used, used.cov()
+__all__ = ["cronbach_alpha", "mcdonald_omega", "reliability", "ALPHA", "OMEGA"]
 
 
 # --------------------------------------------------------------------------------------------
 # Cronbach's alpha
 # --------------------------------------------------------------------------------------------
 
+@validate_params({"nan_policy": [Options(NAN_POLICIES)], "confidence": CONFIDENCE})
 def cronbach_alpha(data: pd.DataFrame, items: Sequence | None = None, *, subject=None,
                    item=None, score=None, nan_policy: str = "pairwise",
                    confidence: float = 0.95) -> pd.DataFrame:
@@ -163,8 +64,9 @@ def cronbach_alpha(data: pd.DataFrame, items: Sequence | None = None, *, subject
     Returns
     -------
     DataFrame
-        One row: ``measure`` ('cronbach_alpha'), ``estimate``, ``ci_low``, ``ci_high``, ``n``
-        (respondents used), ``k`` (items) and ``ci_method``.
+        A measure table of one row: ``measure`` ("Cronbach's alpha"), ``scale``
+        ('reliability'), ``estimate``, ``ci_low``, ``ci_high``, ``n`` (respondents used),
+        ``note``, ``k`` (items) and ``ci_method``.
 
     Notes
     -----
@@ -206,8 +108,8 @@ def cronbach_alpha(data: pd.DataFrame, items: Sequence | None = None, *, subject
     >>> long = pg.read_dataset("cronbach_alpha")
     >>> res = cronbach_alpha(long, subject="Subj", item="Items", score="Scores")
     >>> res[["measure", "estimate", "ci_low", "ci_high", "n", "k"]].round(4)
-              measure  estimate  ci_low  ci_high   n   k
-    0  cronbach_alpha    0.5917   0.195     0.84  15  10
+                measure  estimate  ci_low  ci_high   n   k
+    0  Cronbach's alpha    0.5917   0.195     0.84  15  10
 
     In R: ``psych::alpha(tidyr::pivot_wider(long, names_from=Items, values_from=Scores)[-1])``
     gives raw_alpha 0.59.
@@ -225,9 +127,7 @@ def cronbach_alpha(data: pd.DataFrame, items: Sequence | None = None, *, subject
     In R: ``psych::alpha(wide, use="complete.obs")`` gives raw_alpha 0.80.
     """
     func = "cronbach_alpha"
-    _check_choice(nan_policy, "nan_policy", NAN_POLICIES, func)
-    _check_confidence(confidence, func)
-    wide = _item_frame(data, items, func, subject=subject, item=item, score=score)
+    wide = item_frame(data, items, func, subject=subject, item=item, score=score)
     if nan_policy == "listwise":
         wide = wide.dropna(how="any")
         if len(wide) < 2:
@@ -235,15 +135,10 @@ def cronbach_alpha(data: pd.DataFrame, items: Sequence | None = None, *, subject
                                  "listwise deletion leaves nothing to estimate from. "
                                  "Try nan_policy='pairwise'.")
     estimate, (low, high) = pg.cronbach_alpha(data=wide, nan_policy=nan_policy, ci=confidence)
-    return pd.DataFrame({
-        "measure": ["cronbach_alpha"],
-        "estimate": [float(estimate)],
-        "ci_low": [float(low)],
-        "ci_high": [float(high)],
-        "n": [len(wide)],
-        "k": [wide.shape[1]],
-        "ci_method": [f"Feldt {confidence:.0%} ({nan_policy} covariances)"],
-    })
+    return measure_table([measure_row(
+        measure=ALPHA, scale="reliability", estimate=float(estimate), ci_low=float(low),
+        ci_high=float(high), n=len(wide), k=wide.shape[1],
+        ci_method=f"Feldt {confidence:.0%} ({nan_policy} covariances)")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,6 +169,7 @@ def _omega_total(load: np.ndarray, uniq: np.ndarray) -> float:
     return float(common / (common + uniq.sum()))
 
 
+@validate_params({"n_boot": [Interval(0, None, integral=True)], "confidence": CONFIDENCE})
 def mcdonald_omega(data: pd.DataFrame, items: Sequence | None = None, *, n_boot: int = 1000,
                    seed=None, confidence: float = 0.95) -> pd.DataFrame:
     """McDonald's omega total from a one-factor model fitted by maximum likelihood.
@@ -294,9 +190,9 @@ def mcdonald_omega(data: pd.DataFrame, items: Sequence | None = None, *, n_boot:
     Returns
     -------
     DataFrame
-        One row: ``measure`` ('omega_total'), ``estimate``, ``ci_low``, ``ci_high``, ``n``
-        (complete respondents used), ``k``, ``method`` (the model and the variant) and
-        ``ci_method``.
+        A measure table of one row: ``measure`` ("McDonald's omega total"), ``scale``
+        ('reliability'), ``estimate``, ``ci_low``, ``ci_high``, ``n`` (complete respondents
+        used), ``note``, ``k``, ``method`` (the model and the variant) and ``ci_method``.
 
     Notes
     -----
@@ -354,10 +250,8 @@ def mcdonald_omega(data: pd.DataFrame, items: Sequence | None = None, *, n_boot:
     data = lavaan::HolzingerSwineford1939))`` gives 0.886.
     """
     func = "mcdonald_omega"
-    _check_confidence(confidence, func)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ParameterError(f"{func}: n_boot={n_boot!r} must be a whole number ≥ 0.")
-    wide = _item_frame(data, items, func, min_items=3).dropna(how="any")
+    n_boot = int(n_boot)
+    wide = item_frame(data, items, func, min_items=3).dropna(how="any")
     k = wide.shape[1]
     if len(wide) <= k:
         raise ParameterError(f"{func}: {len(wide)} respondents answered every item; a factor "
@@ -403,100 +297,17 @@ def mcdonald_omega(data: pd.DataFrame, items: Sequence | None = None, *, n_boot:
             low, high = (float(v) for v in np.quantile(boots, [tail, 1 - tail]))
         ci_method = (f"percentile bootstrap {confidence:.0%}, {len(boots)} of {n_boot} "
                      "resamples usable")
-    return pd.DataFrame({
-        "measure": ["omega_total"],
-        "estimate": [estimate],
-        "ci_low": [low],
-        "ci_high": [high],
-        "n": [len(wide)],
-        "k": [k],
-        "method": [method],
-        "ci_method": [ci_method],
-    })
-
-
-# --------------------------------------------------------------------------------------------
-# Item statistics
-# --------------------------------------------------------------------------------------------
-
-def _alpha_from_cov(cov: np.ndarray) -> float:
-    k = cov.shape[0]
-    if k < 2:
-        return np.nan
-    return float(k / (k - 1) * (1 - np.trace(cov) / cov.sum()))
-
-
-def item_total(data: pd.DataFrame, items: Sequence | None = None, *,
-               nan_policy: str = "pairwise") -> pd.DataFrame:
-    """Item statistics: mean, SD, corrected item–total correlation and alpha if deleted.
-
-    Parameters
-    ----------
-    data : DataFrame
-        Wide: a row per respondent, a column per item.
-    items : list of str, optional
-        The item columns (default: every column). At least two, all numeric.
-    nan_policy : {'pairwise', 'listwise'}
-        As in :func:`cronbach_alpha`. With ``'listwise'`` every statistic uses the respondents
-        who answered every item.
-
-    Returns
-    -------
-    DataFrame
-        A row per item: ``item``, ``n`` (answers to the item), ``mean``, ``sd``,
-        ``r_item_total`` (corrected: the item against the sum of the *other* items) and
-        ``alpha_if_deleted`` (Cronbach's alpha of the other items; NaN with two items).
-
-    Notes
-    -----
-    Both item–scale statistics come from the item covariance matrix :math:`C`, as ``psych::alpha``
-    computes its ``r.drop`` and ``alpha.drop``:
-
-    .. math::
-
-        r_{i,\\text{rest}} = \\frac{\\sum_{j\\ne i} C_{ij}}
-        {\\sqrt{C_{ii}\\,\\sum_{j\\ne i}\\sum_{l\\ne i} C_{jl}}}
-
-    which with complete data is the Pearson correlation of item i with the sum of the others,
-    and alpha if deleted is alpha of :math:`C` without row and column i. With pairwise missing
-    data the matrix is the pairwise one, consistent with :func:`cronbach_alpha`.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from evaluation.instruments.psychometrics import item_total
-    >>> df = pd.DataFrame({"q1": [1, 2, 3, 4, 5], "q2": [2, 2, 3, 5, 4], "q3": [1, 3, 2, 4, 5]})
-    >>> item_total(df).round(3)   # In R: psych::alpha(df)$item.stats; psych::alpha(df)$alpha.drop
-      item  n  mean     sd  r_item_total  alpha_if_deleted
-    0   q1  5   3.0  1.581         0.943             0.833
-    1   q2  5   3.2  1.304         0.809             0.947
-    2   q3  5   3.0  1.581         0.855             0.909
-    """
-    func = "item_total"
-    _check_choice(nan_policy, "nan_policy", NAN_POLICIES, func)
-    wide = _item_frame(data, items, func)
-    used, cov = _covariance(wide, nan_policy)
-    if nan_policy == "listwise" and len(used) < 2:
-        raise ParameterError(f"{func}: fewer than 2 respondents answered every item; "
-                             "try nan_policy='pairwise'.")
-    c = cov.to_numpy()
-    rows = []
-    for i, name in enumerate(wide.columns):
-        rest = np.delete(np.arange(c.shape[0]), i)
-        rest_cov = c[np.ix_(rest, rest)]
-        denom = np.sqrt(c[i, i] * rest_cov.sum())
-        r = float(c[i, rest].sum() / denom) if denom > 0 else np.nan
-        col = used[name]
-        rows.append({"item": name, "n": int(col.notna().sum()), "mean": float(col.mean()),
-                     "sd": float(col.std(ddof=1)), "r_item_total": r,
-                     "alpha_if_deleted": _alpha_from_cov(rest_cov)})
-    return pd.DataFrame(rows)
+    return measure_table([measure_row(
+        measure=OMEGA, scale="reliability", estimate=estimate, ci_low=low, ci_high=high,
+        n=len(wide), k=k, method=method, ci_method=ci_method)])
 
 
 # --------------------------------------------------------------------------------------------
 # Several scales at once
 # --------------------------------------------------------------------------------------------
 
+@validate_params({"data": ["frame"], "nan_policy": [Options(NAN_POLICIES)],
+                  "confidence": CONFIDENCE, "n_boot": [Interval(0, None, integral=True)]})
 def reliability(data: pd.DataFrame, items_by_scale: Mapping[str, Sequence[str]], *,
                 nan_policy: str = "pairwise", confidence: float = 0.95, n_boot: int = 1000,
                 seed=None) -> pd.DataFrame:
@@ -516,8 +327,8 @@ def reliability(data: pd.DataFrame, items_by_scale: Mapping[str, Sequence[str]],
     Returns
     -------
     DataFrame
-        Two rows per scale (alpha, then omega) with ``scale`` first and the columns of
-        :func:`cronbach_alpha` and :func:`mcdonald_omega`. A scale of two items gets an omega row
+        A measure table, two rows per scale (alpha, then omega) with the scale's name in
+        ``score`` first and the columns of :func:`cronbach_alpha` and :func:`mcdonald_omega`. A scale of two items gets an omega row
         with NaN and a ``method`` saying why (the one-factor model is not identified).
 
     Examples
@@ -533,20 +344,19 @@ def reliability(data: pd.DataFrame, items_by_scale: Mapping[str, Sequence[str]],
     >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
     ...           "speed": ["x7", "x8", "x9"]}
     >>> res = reliability(hs, scales, n_boot=100, seed=1)
-    >>> res[["scale", "measure", "estimate", "n", "k"]].round(4)
-         scale         measure  estimate    n  k
-    0   visual  cronbach_alpha    0.6261  301  3
-    1   visual     omega_total    0.6326  301  3
-    2  textual  cronbach_alpha    0.8827  301  3
-    3  textual     omega_total    0.8859  301  3
-    4    speed  cronbach_alpha    0.6885  301  3
-    5    speed     omega_total    0.6961  301  3
+    >>> res[["score", "measure", "estimate", "n", "k"]].round(4)
+         score                 measure  estimate    n  k
+    0   visual        Cronbach's alpha    0.6261  301  3
+    1   visual  McDonald's omega total    0.6326  301  3
+    2  textual        Cronbach's alpha    0.8827  301  3
+    3  textual  McDonald's omega total    0.8859  301  3
+    4    speed        Cronbach's alpha    0.6885  301  3
+    5    speed  McDonald's omega total    0.6961  301  3
 
     The textual values are the published ones (see :func:`mcdonald_omega`); in R,
     ``psych::alpha(HolzingerSwineford1939[c("x4", "x5", "x6")])`` gives raw_alpha 0.88.
     """
     func = "reliability"
-    _check_frame(data, func)
     if not isinstance(items_by_scale, Mapping) or not items_by_scale:
         raise ParameterError(f"{func}: items_by_scale must be a non-empty dict of scale name "
                              f"to item columns, got {items_by_scale!r}.")
@@ -562,19 +372,17 @@ def reliability(data: pd.DataFrame, items_by_scale: Mapping[str, Sequence[str]],
                 omega = mcdonald_omega(data, list(items), n_boot=n_boot, seed=seed,
                                        confidence=confidence)
             else:
-                omega = pd.DataFrame({
-                    "measure": ["omega_total"], "estimate": [np.nan], "ci_low": [np.nan],
-                    "ci_high": [np.nan],
-                    "n": [int(data[list(items)].notna().all(axis=1).sum())],
-                    "k": [len(items)],
-                    "method": ["not estimated: a one-factor model needs at least 3 items"],
-                    "ci_method": ["none"]})
+                omega = measure_table([measure_row(
+                    measure=OMEGA, scale="reliability", estimate=np.nan,
+                    n=int(data[list(items)].notna().all(axis=1).sum()), k=len(items),
+                    method="not estimated: a one-factor model needs at least 3 items",
+                    ci_method="none")])
         except ParameterError as err:
             raise ParameterError(f"{func}: scale {scale!r}: {err.message}") from err
         alpha["method"] = "coefficient alpha from the item covariances (pingouin)"
         both = pd.concat([alpha, omega], ignore_index=True)
-        both.insert(0, "scale", scale)
+        both.insert(0, "score", scale)
         parts.append(both)
     out = pd.concat(parts, ignore_index=True)
-    return out[["scale", "measure", "estimate", "ci_low", "ci_high", "n", "k", "method",
-                "ci_method"]]
+    return out[["score", "measure", "scale", "estimate", "ci_low", "ci_high", "n", "note", "k",
+                "method", "ci_method"]]

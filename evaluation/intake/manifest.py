@@ -22,6 +22,14 @@ READ_KEYS = {"sep", "encoding", "decimal", "sheet"}
 SOURCE_KINDS = {"table", "questionnaire", "coded_segments"}
 OUTCOME_KEYS = {"source", "column", "score", "type", "lower_is_better", "description"}
 OUTCOME_TYPES = {"binary", "continuous"}
+# The settings of evaluation.disclosure.DisclosureRules, with the type each must have; their
+# ranges are the rules' own to check.
+DISCLOSURE_KEYS = {
+    "min_cell": (int, "a whole number"), "dominance_n": (int, "a whole number"),
+    "dominance_k": ((int, float), "a number"), "p_ratio": ((int, float), "a number"),
+    "min_residual_dof": (int, "a whole number"), "zeros_are_disclosive": (bool, "true or false"),
+    "marker": (str, "text such as '<{min_cell}'"),
+}
 
 
 @dataclass(frozen=True)
@@ -200,17 +208,22 @@ def _parse_outcomes(raw, sources: dict, path: Path) -> dict:
 
 
 def _parse_disclosure(raw, path: Path) -> dict:
+    """The ``disclosure:`` block as a checked mapping (known keys, right types, no negative
+    number); :meth:`evaluation.disclosure.DisclosureRules.from_manifest` reads the rules from it
+    and checks their ranges."""
     if not isinstance(raw, dict):
         raise ManifestError(f"{path}: `disclosure` must be a mapping such as "
                             f"`{{min_cell: 5, min_residual_dof: 10}}`.")
-    for key, value in raw.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise ManifestError(f"{path}: disclosure.{key} must not be negative, got {value}.")
     # Checked now, not when a notebook first shows a table: a misspelt rule would otherwise
     # fall back to a default the study never chose.
-    from evaluation.disclosure.rules import DisclosureRules
-    try:
-        DisclosureRules.from_manifest(raw)
-    except ManifestError as exc:
-        raise ManifestError(f"{path}: {exc}") from None
+    unknown = sorted(set(map(str, raw)) - set(DISCLOSURE_KEYS))
+    if unknown:
+        raise ManifestError(f"{path}: unknown disclosure setting(s) {unknown}; known: "
+                            f"{sorted(DISCLOSURE_KEYS)}.")
+    for key, value in raw.items():
+        kind, wanted = DISCLOSURE_KEYS[key]
+        if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+            raise ManifestError(f"{path}: disclosure.{key} must be {wanted}, got {value!r}.")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ManifestError(f"{path}: disclosure.{key} must not be negative, got {value}.")
     return dict(raw)

@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from evaluation.errors import InputFileError
+from evaluation.instruments.definition import Item
 from evaluation.intake.readers import all_numbers
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "column", "value", "rule"]
@@ -51,7 +52,6 @@ def _concat(frames) -> pd.DataFrame:
 
 def item_specs(instruments) -> dict:
     """Column -> Item for every item column of the instruments (checkbox options expanded)."""
-    from evaluation.instruments.definition import Item
     specs = {}
     for inst in instruments:
         for item in inst.items.values():

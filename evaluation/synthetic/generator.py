@@ -15,6 +15,7 @@ from evaluation.intake.output_paths import writable_dir
 from evaluation.synthetic import (brukerplan, feedback, interviews, mess, outcomes, population, programme,
                questionnaires)
 from evaluation.synthetic.config import SyntheticConfig
+from evaluation.synthetic.readme import readme_text
 
 GENERATOR_VERSION = 1
 
@@ -197,7 +198,6 @@ def write_study(out, cfg: SyntheticConfig | None = None) -> dict:
     (out / "study.yaml").write_text(manifest_text(cfg), encoding="utf-8")
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False,
                                                       default=_json_default) + "\n", encoding="utf-8")
-    from evaluation.synthetic.readme import readme_text   # the README reads the truth; kept apart for length
     (out / "README.md").write_text(readme_text(cfg, truth), encoding="utf-8")
     return truth
 

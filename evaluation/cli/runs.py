@@ -1,0 +1,53 @@
+"""The verbs that run notebooks: ``ipeval run``, ``ipeval batch`` and ``ipeval results``.
+
+Imported only when one of them runs (``ipeval --help`` does not pay for papermill or Dask).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from evaluation.batch import read_results, run_batch, tidy
+from evaluation.cli.json_output import json_records
+from evaluation.errors import ParameterError
+from evaluation.report import effective_study, run_notebook
+from evaluation.report.slides import render_slides
+
+
+def run_one(args) -> int:
+    """``ipeval run``: execute one notebook, write its HTML report (and slides if asked)."""
+    params = dict(args.parameter)
+    out = args.out or Path("reports") / args.notebook.stem
+    result = run_notebook(args.notebook, params, out, show_code=args.show_code,
+                          timeout=args.timeout, accept_risk=args.accept_risk)
+    print(f"Executed {args.notebook} in {result.seconds:.1f} s.\n"
+          f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}")
+    if args.slides:
+        slides = render_slides(result.executed, out / f"{args.notebook.stem}.slides.html",
+                               study=effective_study(args.notebook, result.parameters),
+                               accept_risk=args.accept_risk)
+        print(f"  slides:   {slides}")
+    return 0
+
+
+def batch_of_runs(args) -> int:
+    """``ipeval batch``: a notebook over a grid of parameters; exit 1 when some runs failed."""
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1; got {args.workers}.")
+    outcome = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler,
+                        resume=args.resume, progress=not args.no_progress)
+    return outcome.exit_code
+
+
+def batch_results(args) -> int:
+    """``ipeval results``: the collected results (or, with ``--runs``, the runs) of a batch."""
+    runs, results = read_results(args.path)
+    table = runs.drop(columns=["parameters"]) if args.runs else tidy(runs, results)
+    if args.json:
+        print(json_records(table, whole=()))
+        return 0
+    if args.runs:
+        shown = table[["run_id", "label", "status", "seconds", "attempts", "folder"]]
+    else:
+        shown = table[[c for c in table.columns if c not in {"run_id", "value"}]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=60))
+    return 0
