@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ParameterError
-from evaluation.describe.overview import coverage, severity_band
+from evaluation.describe import coverage, severity_band
 from evaluation.association.propensity import propensity_model
 
 TABLE_ONE = ["variable", "level", "treated_n", "treated_mean", "treated_sd", "treated_count",

@@ -15,7 +15,7 @@ from scipy import stats
 
 from evaluation.association.analysis import evaluate
 from evaluation.coding.themes import mentions_by_group, unit_codes
-from evaluation.describe.overview import proportion_ci
+from evaluation.describe import proportion_ci
 from evaluation.errors import ParameterError
 from evaluation.estimates import as_measure_table
 from evaluation.intake.deidentify import deidentify, study_vocabulary

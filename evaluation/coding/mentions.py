@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.describe.overview import coverage
+from evaluation.describe import coverage
 
 
 def interview_mentions(study, codes, *, exposure: str | None = None, role: str = "resident",

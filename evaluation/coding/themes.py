@@ -14,7 +14,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from evaluation.constraints import Interval, Options, require_frame, validate_params
-from evaluation.describe.overview import proportion_ci
+from evaluation.describe import proportion_ci
 from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default
 from evaluation.errors import ParameterError
 from evaluation.estimates import measure_table

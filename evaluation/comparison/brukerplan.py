@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.constraints import Interval, require_frame, validate_params
-from evaluation.describe.overview import proportion_ci
+from evaluation.describe import proportion_ci
 from evaluation.errors import ParameterError
 from evaluation.estimates import as_estimate_table, as_measure_table
 from evaluation.instruments import load_instrument

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.constraints import Interval, Options, require_frame, validate_params
-from evaluation.describe.overview import proportion_ci
+from evaluation.describe import proportion_ci
 from evaluation.errors import ParameterError
 from evaluation.estimates import as_measure_table
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 # coverage is re-exported for the callers that still import it from here (it moved to shares).
-from evaluation.describe.shares import coverage, proportion_ci  # noqa: F401
+from evaluation.describe.shares import proportion_ci
 from evaluation.errors import ParameterError
 from evaluation.estimates import as_measure_table, measure_row, measure_table
 from evaluation.instruments import keyed_items

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.constraints import Interval, Options, name_list, require_frame, validate_params
-from evaluation.describe.overview import proportion_ci
+from evaluation.describe import proportion_ci
 from evaluation.errors import ParameterError
 from evaluation.estimates import measure_table
 from evaluation.instruments.definition import OPERATORS

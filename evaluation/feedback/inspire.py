@@ -14,7 +14,7 @@ from scipy import stats
 
 from evaluation.constraints import (Interval, InstanceOf, check_param, name_list, require_frame,
                                     validate_params)
-from evaluation.describe.overview import instrument_reliability, sources_with_instrument
+from evaluation.describe import instrument_reliability, sources_with_instrument
 from evaluation.errors import ContractError, ParameterError
 from evaluation.estimates import (as_measure_table, check_measure_table, estimate_row,
                                   estimate_table, measure_row, measure_table)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from evaluation.constraints import require_frame
-from evaluation.describe.overview import sources_with_instrument
+from evaluation.describe import sources_with_instrument
 from evaluation.errors import ParameterError
 
 IP_LABELS = {1: "IP", 0: "no IP"}
