@@ -69,6 +69,83 @@ def test_show_hides_small_rows_and_their_estimates():
     assert not np.isfinite(safe.values.set_index("group").loc["b", "estimate"])
 
 
+def test_show_protects_the_contracts_count_columns_without_being_told():
+    t = pd.DataFrame({"outcome": list("abcd"), "estimate": [.1, .2, .3, .4],
+                      "n": [40, 30, 25, 50], "n_exposed": [20, 28, 12, 2]})
+    shown = Disclosure().show(t).shown.set_index("outcome")
+    # b: 30 − 28 = 2 unexposed (the complement within n); d: 2 exposed. Both hidden, their
+    # estimates with them; n itself is large everywhere and stays.
+    assert shown.loc["b", "n_exposed"] == "<5" and shown.loc["b", "estimate"] == "<5"
+    assert shown.loc["d", "n_exposed"] == "<5" and shown.loc["d", "estimate"] == "<5"
+    assert shown.loc["a", "n_exposed"] == 20 and shown.loc["c", "estimate"] == 0.3
+    assert list(shown["n"]) == [40, 30, 25, 50]
+
+
+def test_show_protects_count_and_its_complement_without_being_told():
+    shares = pd.DataFrame({"group": list("abc"), "count": [10, 3, 22], "n": [40, 30, 24],
+                           "estimate": [.25, .1, 22 / 24]})
+    shown = Disclosure().show(shares).shown.set_index("group")
+    assert shown.loc["b", "count"] == "<5" and shown.loc["b", "estimate"] == "<5"   # 3 people
+    assert shown.loc["c", "count"] == "<5" and shown.loc["c", "estimate"] == "<5"   # 24 − 22 = 2
+    assert shown.loc["a", "count"] == 10 and shown.loc["a", "estimate"] == 0.25
+
+
+def test_explicit_empty_counts_mean_none_but_n():
+    t = pd.DataFrame({"outcome": ["a", "b"], "estimate": [.1, .2], "n": [40, 30],
+                      "n_exposed": [20, 28], "count": [3, 10]})
+    shown = Disclosure().show(t, counts=[]).shown
+    assert list(shown["n_exposed"]) == [20, 28] and list(shown["count"]) == [3, 10]
+    assert list(shown["estimate"]) == [.1, .2]
+
+
+def test_a_table_carries_its_count_columns_in_its_attrs():
+    from evaluation.disclosure import with_counts
+    alerts = pd.DataFrame({"alert": ["none", "red", "amber"], "sessions": [40, 3, 25],
+                           "share": [40 / 68, 3 / 68, 25 / 68]})
+    marked = with_counts(alerts, "sessions")
+    assert alerts.attrs == {} and marked.attrs["counts"] == ["sessions"]
+    # No column n: the rows are judged by their sessions alone (as n=None, counts=["sessions"]).
+    told = Disclosure().show(alerts, n=None, counts=["sessions"]).shown
+    shown = Disclosure().show(marked).shown
+    assert shown.equals(told) and shown.loc[1, "sessions"] == "<5"
+    # The mark follows a selection; an explicit counts= wins over it.
+    assert Disclosure().show(marked[["alert", "sessions"]]).shown.loc[1, "sessions"] == "<5"
+    assert Disclosure().show(marked, n=None, counts=[]).shown.loc[1, "sessions"] == 3
+
+
+def test_a_marked_table_keeps_the_contracts_count_columns():
+    from evaluation.disclosure import with_counts
+    t = pd.DataFrame({"group": list("abc"), "n": [40, 30, 50], "n_exposed": [20, 28, 25],
+                      "n_missing": [10, 12, 2]})
+    shown = Disclosure().show(with_counts(t, "n_missing")).shown.set_index("group")
+    told = Disclosure().show(t, counts=["n_exposed", "n_missing"],
+                             complements={"n_exposed": "n"}).shown.set_index("group")
+    assert shown.equals(told)
+    assert shown.loc["b", "n_exposed"] == "<5" and shown.loc["c", "n_missing"] == "<5"
+
+
+def test_a_marked_complement_is_protected():
+    from evaluation.disclosure import with_counts
+    t = pd.DataFrame({"code": ["x", "y", "z"], "units with disagreement": [10, 28, 12],
+                      "units": [40, 30, 50]})
+    marked = with_counts(t, ["units with disagreement", "units"],
+                         complements={"units with disagreement": "units"})
+    shown = Disclosure().show(marked).shown.set_index("code")
+    assert shown.loc["y", "units with disagreement"] == "<5"       # 30 − 28 = 2 agree
+
+
+def test_show_and_with_counts_check_their_parameters():
+    from evaluation.disclosure import with_counts
+    from evaluation.errors import ParameterError
+    t = pd.DataFrame({"n": [40], "estimate": [.1]})
+    with pytest.raises(ParameterError, match="'complements' is 'n'"):
+        Disclosure().show(t, complements="n")
+    with pytest.raises(ParameterError, match="count column.*'rows'"):
+        Disclosure().show(t, counts=["rows"])
+    with pytest.raises(ParameterError, match=r"no column\(s\) \['rows'\]"):
+        with_counts(t, "rows")
+
+
 def test_aggregate_applies_magnitude_rules():
     data = pd.DataFrame({"g": ["a"] * 6 + ["b"] * 6 + ["c"] * 3,
                          "v": [10, 11, 12, 9, 10, 11, 500, 400, 1, 1, 1, 1, 5, 5, 5]})
@@ -152,7 +229,7 @@ def test_secondary_suppression_protects_any_table(rows):
 # -- plots apply the same rules ------------------------------------------------------------------
 def test_estimate_plot_leaves_out_small_groups():
     import matplotlib.pyplot as plt
-    from evaluation.disclosure.figures import estimate_plot
+    from evaluation.disclosure import estimate_plot
     t = pd.DataFrame({"g": ["a", "b"], "n": [30, 3], "estimate": [.5, .9], "ci_low": [.3, .5],
                       "ci_high": [.7, 1.0]})
     ax = estimate_plot(t, x="g")

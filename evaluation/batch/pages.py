@@ -22,18 +22,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from evaluation.constraints import validate_params
 from evaluation.disclosure import DisclosureRules
 from evaluation.disclosure.figures import forest_plot
+from evaluation.batch.results import NUMBERS, RESULT_COLUMNS
 from evaluation.batch.templates import COMPARISON, CSS, ENV, INDEX
 
 __all__ = ["STATUS_ORDER", "comparison_records", "write_comparison", "write_index"]
 
 STATUS_ORDER = ["failed", "timeout", "crashed", "findings", "invalid", "pending", "ok"]
 INDEX_NAME, COMPARISON_NAME, COMPARISON_PNG = "index.html", "comparison.html", "comparison.png"
-RESULT_COLUMNS = ["run_id", "name", "value", "estimate", "ci_low", "ci_high", "p_value", "n"]
 
 
-
+@validate_params({"runs": ["frame"], "results": ["frame"], "title": [str], "key": [str, None],
+                  "rules": [DisclosureRules, None]})
 def write_index(out_dir, runs: pd.DataFrame, results: pd.DataFrame, *, title: str,
                 key: str | None = None, rules: DisclosureRules | None = None) -> Path:
     """Write ``index.html``: every run of a batch with its status, grid parameters, key
@@ -93,6 +95,7 @@ def write_index(out_dir, runs: pd.DataFrame, results: pd.DataFrame, *, title: st
     return _write(out / INDEX_NAME, html)
 
 
+@validate_params({"runs": ["frame"], "results": ["frame"], "key": [str, None]})
 def comparison_records(runs: pd.DataFrame, results: pd.DataFrame, *,
                        key: str | None = None) -> pd.DataFrame:
     """The records a comparison plots: those of ``ok`` runs with an estimate whose name matches
@@ -124,6 +127,8 @@ def comparison_records(runs: pd.DataFrame, results: pd.DataFrame, *,
     return have.merge(info, on="run_id", how="left")[columns].reset_index(drop=True)
 
 
+@validate_params({"runs": ["frame"], "results": ["frame"], "key": [str, None], "by": [str, None],
+                  "rules": [DisclosureRules, None]})
 def write_comparison(out_dir, runs: pd.DataFrame, results: pd.DataFrame, *,
                      key: str | None = None, by: str | None = None,
                      rules: DisclosureRules | None = None) -> Path | None:
@@ -221,9 +226,10 @@ def _plot(records: pd.DataFrame, target: Path, rules: DisclosureRules) -> None:
 # --------------------------------------------------------------------------- helpers
 
 def _complete(results: pd.DataFrame) -> pd.DataFrame:
-    """The results table with every column of the contract (an interrupted batch may have none)."""
+    """The results table with every column of :data:`.results.RESULT_COLUMNS` (an interrupted
+    batch may have none)."""
     missing = [c for c in RESULT_COLUMNS if c not in results.columns]
-    return results.assign(**{c: None if c in {"run_id", "name", "value"} else math.nan
+    return results.assign(**{c: math.nan if c in NUMBERS else None
                              for c in missing}) if missing else results
 
 

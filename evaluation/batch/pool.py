@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from evaluation.errors import ParameterError
 from evaluation.batch.worker import RETRYABLE, execute_run, read_status, warm_up
 
 # Beyond a run's own timeout (enforced in the worker by killing its kernel) the pool gives the
@@ -108,9 +109,7 @@ def run_dask(runs: list[dict], *, scheduler: str, retries: int, on_done) -> None
     """Run on the Dask cluster whose scheduler is at ``scheduler`` (tcp://HOST:PORT). The
     workers must see the same files at the same paths (a shared file system) and run the
     same environment."""
-    from distributed import Client, as_completed
-
-    from evaluation.errors import ParameterError
+    from distributed import Client, as_completed   # only a Dask batch needs distributed
     try:
         client = Client(scheduler, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import InputFileError
+from evaluation.estimates import ESTIMATE_COLUMNS
+from evaluation.report.records import RECORD_NUMBERS, RECORDED_COLUMNS
 from evaluation.batch.worker import RESULTS_FILE, read_status
 
 DB_NAME = "results.duckdb"
@@ -22,8 +24,16 @@ CSV_NAME = "results.csv"
 RUN_COLUMNS = ["run_id", "label", "notebook", "parameters", "grid", "status", "started",
                "seconds", "attempts", "error", "folder", "html", "executed", "slides", "findings",
                "records"]
-NUMBERS = ["estimate", "ci_low", "ci_high", "p_value", "n"]
-RESULT_COLUMNS = ["run_id", "name", "value", *NUMBERS, "extra"]
+NUMBERS = [*RECORD_NUMBERS, "n_exposed"]
+"""The numeric columns of the results table (missing where a record has no such number)."""
+RESULT_COLUMNS = ["run_id", "name", "value",
+                  *ESTIMATE_COLUMNS, *[c for c in RECORDED_COLUMNS if c not in ESTIMATE_COLUMNS],
+                  "extra"]
+"""The results table, one row per record: its run, name and value, the result contract's
+columns (:data:`evaluation.estimates.ESTIMATE_COLUMNS`; ``outcome``, ``method``… are filled for
+records made by ``record_estimates`` from a contract table), ``measure``, and ``extra`` (any
+other keys of the record, as JSON)."""
+TEXT_COLUMNS = [c for c in RESULT_COLUMNS if c not in {*NUMBERS, "run_id", "extra"}]
 
 
 def collect(output: Path, runs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -60,13 +70,14 @@ def collect(output: Path, runs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _result_row(run_id: str, record: dict) -> dict:
-    value = record.get("value")
-    extra = {k: v for k, v in record.items()
-             if k not in {"run_id", "name", "value", *NUMBERS} and v is not None}
-    return {"run_id": run_id, "name": record.get("name"),
-            "value": None if value is None else str(value),
-            **{k: record.get(k) for k in NUMBERS},
-            "extra": json.dumps(extra, ensure_ascii=False) if extra else None}
+    own = set(RESULT_COLUMNS) - {"extra"}     # a record's own key `extra` goes into extra too
+    extra = {k: v for k, v in record.items() if k not in own and v is not None}
+    row = {c: record.get(c) for c in own}
+    for column in TEXT_COLUMNS:
+        if row[column] is not None and not isinstance(row[column], str):
+            row[column] = str(row[column])
+    row.update(run_id=run_id, extra=json.dumps(extra, ensure_ascii=False) if extra else None)
+    return row
 
 
 def write_results(output: Path, runs: pd.DataFrame, results: pd.DataFrame) -> tuple[Path, Path]:
@@ -96,7 +107,11 @@ def tidy(runs: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     grid = grid.map(lambda v: "+".join(map(str, v)) if isinstance(v, list) else v)
     # A grid parameter named like a column of the table (status, name, n…) keeps its values
     # under param_<name>, so neither is lost.
-    taken = {"run_id", "label", "status", *RESULT_COLUMNS}
+    # The contract's columns no record filled (plain `record` calls) are left out, so that a
+    # grid parameter such as `outcome` keeps its name unless a record gives one too.
+    results = results.drop(columns=[c for c in results.columns if c in RECORDED_COLUMNS
+                                    and results[c].isna().all()])
+    taken = {"run_id", "label", "status", *results.columns}
     grid = grid.rename(columns={c: f"param_{c}" for c in grid.columns if c in taken})
     meta = pd.concat([runs[["run_id", "label", "status"]], grid], axis=1)
     out = meta.merge(results, on="run_id", how="right")

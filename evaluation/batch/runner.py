@@ -10,7 +10,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from evaluation.constraints import Interval, validate_params
 from evaluation.intake.output_paths import writable_dir
+from evaluation.batch.pages import write_comparison, write_index
 from evaluation.batch.pool import default_workers, run_dask, run_local
 from evaluation.batch.results import collect, write_results
 from evaluation.batch.spec import BatchSpec, load_batch
@@ -36,6 +38,8 @@ class BatchOutcome:
         return 0 if self.failed.empty else 1
 
 
+@validate_params({"workers": [Interval(1, None, integral=True), None], "scheduler": [str, None],
+                  "resume": ["boolean"], "progress": ["boolean"], "out": ["callable"]})
 def run_batch(path, *, workers: int | None = None, scheduler: str | None = None,
               resume: bool = False, progress: bool = True, out=print) -> BatchOutcome:
     """Run every run of the batch file at ``path`` and write ``results.duckdb``,
@@ -55,7 +59,7 @@ def run_batch(path, *, workers: int | None = None, scheduler: str | None = None,
         ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     todo = [r for r in spec.runs if not (resume and _finished(output, r))]
     skipped = len(spec.runs) - len(todo)
-    workers = workers or default_workers()
+    workers = int(workers) if workers else default_workers()
     where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers} local worker(s)"
     out(f"Batch {spec.title}: {len(spec.runs)} run(s) of {spec.notebook.name}"
         + (f", {skipped} already finished (--resume)" if skipped else "")
@@ -106,7 +110,6 @@ def _finished(output: Path, run) -> bool:
 
 
 def _pages(spec: BatchSpec, output: Path, runs: pd.DataFrame, results: pd.DataFrame) -> Path:
-    from evaluation.batch.pages import write_comparison, write_index
     write_comparison(output, runs, results, key=spec.key, by=spec.compare_by)
     return write_index(output, runs, results, title=spec.title, key=spec.key)
 

@@ -8,13 +8,26 @@ that is what ``--resume`` relies on.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
+
+# What every run needs (papermill, nbconvert, the output checker) is imported with this module,
+# so a worker process pays for it once, when it first unpickles execute_run or warm_up, not
+# once per run.
+from evaluation.disclosure.output_check import check_path
+from evaluation.errors import DisclosureFindings, IpevalError, NotebookFailed
+from evaluation.report.kernels import collecting_kernels, kill_kernels
+from evaluation.report.records import read_records
+from evaluation.report.run import run_notebook
+from evaluation.report.slides import render_slides
+from evaluation.study import resolve_study_path
 
 STATUS_FILE = "status.json"
 RESULTS_FILE = "results.json"
@@ -31,12 +44,6 @@ def execute_run(run: dict) -> dict:
     the kernel is killed), ``crashed`` (the kernel died or could not start) or ``findings``
     (the output check refused the report).
     """
-    from evaluation.disclosure.output_check import check_path
-    from evaluation.errors import DisclosureFindings, IpevalError, NotebookFailed
-    from evaluation.report import collecting_kernels, kill_kernels, run_notebook
-    from evaluation.report.records import read_records
-    from evaluation.study import resolve_study_path
-
     # Every run of a batch shares the batch's working directory, so papermill's process-wide
     # chdir (papermill #473) is harmless even with several runs in one Dask worker.
     os.chdir(run["cwd"])
@@ -117,8 +124,6 @@ def execute_run(run: dict) -> dict:
 
 
 def _slides(executed: Path, folder: Path, run: dict, status: dict):
-    from evaluation.errors import DisclosureFindings
-    from evaluation.report.slides import render_slides
     try:
         target = render_slides(executed, folder / f"{executed.stem}.slides.html",
                                study=run["parameters"].get("study"))
@@ -166,17 +171,11 @@ def _iso(t: float) -> str:
 
 
 def warm_up() -> None:
-    """Import what every run needs once per worker process, not once per run; on Linux, die
-    with the batch process so that a killed batch leaves no orphan workers behind."""
+    """Start a worker process: on Linux, die with the batch process so that a killed batch
+    leaves no orphan workers behind. (What every run needs was imported with this module,
+    once per worker process.)"""
     try:
-        import ctypes
-        import signal
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG: no Python API exists for it
     except (OSError, AttributeError):
         pass
-    import nbconvert  # noqa: F401
-    import papermill  # noqa: F401
-
-    import evaluation.disclosure.output_check  # noqa: F401
-    import evaluation.report.run  # noqa: F401

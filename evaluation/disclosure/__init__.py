@@ -1,11 +1,38 @@
-"""Statistical disclosure control: safe tables and plots, and the output checker.
+"""Statistical disclosure control: safe tables and figures, and the output checker.
 
 Notebooks show every table through ``Disclosure`` (``Disclosure.for_study(study)``), whose
-rules come from ``disclosure:`` in study.yaml.
-"""
-from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, DisclosureRules
-from evaluation.disclosure.suppression import audit, cell_bounds, secondary_suppression
-from evaluation.disclosure.safe_tables import Disclosure, SafeTable, hide_small_levels
+rules come from ``disclosure:`` in study.yaml. ``sdc.show(table)`` protects the result
+contract's count columns (``n``, ``n_exposed``, ``count``) by default, and any other count
+columns a table was marked with by :func:`with_counts` (``table.attrs["counts"]``).
 
-__all__ = ["hide_small_levels", "Disclosure", "DisclosureRules", "SafeTable", "secondary_suppression", "audit",
-           "cell_bounds", "SAFE_CLASS", "SAFE_ATTRIBUTE"]
+- :mod:`.rules` — the rules (``DisclosureRules``) and the marks of a table that passed them;
+- :mod:`.suppression` — secondary suppression and its audit;
+- :mod:`.safe_tables` — ``Disclosure`` and the ``SafeTable`` it returns;
+- :mod:`.figures` — figures that leave out what rests on few people (seaborn style);
+- :mod:`.output_check` — the ``ipeval check`` verb (the work in :mod:`.output_files`,
+  :mod:`.findings`, :mod:`.study_facts` and the table readers).
+
+The figures load matplotlib and seaborn on first use (PEP 562), so that ``ipeval check`` and
+the HTML gate, which import this package, do not pay for them.
+"""
+from importlib import import_module
+
+from evaluation.disclosure.output_check import check_path, report, run_check, write_json
+from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
+from evaluation.disclosure.safe_tables import (COMPLEMENTS_ATTR, COUNTS_ATTR, Disclosure, SafeTable,
+                                               hide_small_levels, with_counts)
+from evaluation.disclosure.suppression import audit, cell_bounds, secondary_suppression
+
+FIGURES = ("axes_or_new", "figure_note", "rules_or_default", "estimate_plot", "forest_plot",
+           "trajectory_plot", "distribution_plot", "missingness_plot", "level_shares_plot")
+
+__all__ = ["COMPLEMENTS_ATTR", "COUNTS_ATTR", "Disclosure", "DisclosureRules", "SAFE_ATTRIBUTE",
+           "SAFE_CLASS", "SIDECAR_SUFFIX", "SafeTable", "audit", "cell_bounds", "check_path",
+           "hide_small_levels", "report", "run_check", "secondary_suppression", "with_counts",
+           "write_json", *FIGURES]
+
+
+def __getattr__(name):
+    if name in FIGURES:
+        return getattr(import_module("evaluation.disclosure.figures"), name)
+    raise AttributeError(f"module 'evaluation.disclosure' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 Identifiers keep their first one or two characters, paths are cut after the user's folder,
 long excerpts are clipped. National IDs are masked by
 :func:`evaluation.intake.national_id.mask_national_id` and quotes de-identified by the checker itself.
-:func:`mask_value` and :func:`shorten_path` are public through :mod:`.check`.
+:func:`mask_value` and :func:`shorten_path` are public through :mod:`.output_check`.
 """
 from __future__ import annotations
 

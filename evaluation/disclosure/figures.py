@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from evaluation.disclosure import DisclosureRules, hide_small_levels
+from evaluation.disclosure.rules import DisclosureRules
+from evaluation.disclosure.safe_tables import hide_small_levels
 
 LEVEL_COLOURS = {1: "#2e7d32", 2: "#c0ca33", 3: "#fdd835", 4: "#fb8c00", 5: "#c62828"}
 HIDDEN_COLOUR = "#bdbdbd"

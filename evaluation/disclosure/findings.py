@@ -1,10 +1,11 @@
-"""The output checker's rules, applied to the texts and tables a file shows (internal).
+"""Findings of leaks in what a file shows: :class:`Checker` applies the output checker's rules
+to each text and each table it is handed and collects what it finds.
 
 :mod:`.output_files` reads a notebook, HTML report or CSV/XLSX table and hands each text and
 each table to a :class:`Checker`, which collects the findings of every rule (``national_id``,
 ``identifier``, ``quote``, ``absolute_path`` in texts; ``person_level_table`` and
 ``small_cell`` in tables) as ``(file, where, rule, excerpt)`` with the excerpt masked.
-The rules themselves are described in :mod:`.check`.
+The rules themselves are described in :mod:`.output_check`, the ``ipeval check`` verb.
 """
 from __future__ import annotations
 

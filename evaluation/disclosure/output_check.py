@@ -1,4 +1,6 @@
-"""The output checker: what an output checker on a secure platform would look for, before sharing.
+"""The ``ipeval check`` verb: what an output checker on a secure platform would look for, before
+sharing. ``check_path`` finds, ``run_check`` runs the verb, ``report`` and ``write_json`` give
+what was found as text and as JSON.
 
 ``check_path`` reads executed notebooks (``.ipynb``), HTML reports (``.html``/``.htm``) and
 tables (``.csv``, ``.xlsx``), a file or a whole folder, and returns one row per finding:
@@ -59,7 +61,8 @@ returns the exit code (1 with findings).
 This module is the checker's public face; the work is done in :mod:`.output_files` (taking
 each file apart into texts and tables), :mod:`.html_tables` and :mod:`.text_tables` (tables
 as grids of :mod:`.shown_tables`), :mod:`.study_facts` (what is looked for from a study),
-:mod:`.checker` (the rules) and :mod:`.excerpts` (masking what a finding shows).
+:mod:`.findings` (the rules, applied by its ``Checker``) and :mod:`.excerpts` (masking
+what a finding shows).
 """
 from __future__ import annotations
 
@@ -67,9 +70,9 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from evaluation.constraints import InstanceOf, Interval, validate_params
 from evaluation.errors import InputFileError, OutputError, ParameterError
 from evaluation.disclosure.findings import MAX_PER_RULE, Checker  # noqa: F401  (MAX_PER_RULE: documented here)
 from evaluation.disclosure.excerpts import mask_value, shorten_path
@@ -97,6 +100,9 @@ REPORT_NAME = "disclosure_check.json"
 
 # --------------------------------------------------------------------------- public API
 
+@validate_params({"path": [str, os.PathLike], "max_person_rows": [Interval(0, None, integral=True)],
+                  "rules": [InstanceOf(DisclosureRules, dict, name="DisclosureRules or a dict of "
+                                                               "settings"), None]})
 def check_path(path, *, study=None, rules=None, max_person_rows: int = 10) -> pd.DataFrame:
     """Check a file or a folder of outputs for disclosure risks.
 
@@ -145,10 +151,6 @@ def check_path(path, *, study=None, rules=None, max_person_rows: int = 10) -> pd
         raise InputFileError(root, "not found: nothing to check.",
                              expected="an executed notebook, an HTML report, a CSV/XLSX table "
                                       "or a folder of them")
-    if isinstance(max_person_rows, bool) or not isinstance(max_person_rows, (int, np.integer)) \
-            or max_person_rows < 0:
-        raise ParameterError(f"max_person_rows must be a non-negative integer; got "
-                             f"{max_person_rows!r}.")
     if root.is_file():
         if root.suffix.lower() not in SUFFIXES:
             raise ParameterError(f"{root}: cannot check files of type {root.suffix or '(none)'}; "
@@ -274,9 +276,6 @@ def _min_cell(rules, study) -> int:
         return rules.min_cell
     if isinstance(rules, dict):
         return DisclosureRules.from_manifest(rules).min_cell
-    if rules is not None:
-        raise ParameterError(f"rules must be DisclosureRules or a dict of settings; got "
-                             f"{type(rules).__name__}.")
     if study is not None:
         return DisclosureRules.from_manifest(study.manifest.disclosure).min_cell
     return DisclosureRules().min_cell

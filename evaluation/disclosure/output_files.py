@@ -3,7 +3,7 @@
 A notebook gives its cell outputs (stream text, the richest text representation of each
 result, errors with their tracebacks), its metadata and its cell sources; an HTML report its
 visible text and tables; a CSV or XLSX file its cells. Each goes to the
-:class:`~.checker.Checker`, which applies the rules. Internal to :mod:`.check`.
+:class:`~.findings.Checker`, which applies the rules. Used by :mod:`.output_check`.
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from evaluation.intake.national_id import mask_national_id, scan_frame
 from evaluation.intake.readers import detect_delimiter, detect_encoding
 from evaluation.disclosure.findings import Checker, national_ids_in
 from evaluation.disclosure.html_tables import HTMLScan
+# SIDECAR_SUFFIX: written beside a CSV by SafeTable.to_csv, the table passed the disclosure
+# layer (a CSV or XLSX file cannot carry the HTML class ipeval-sdc, so this file stands in).
+from evaluation.disclosure.rules import SIDECAR_SUFFIX
 from evaluation.disclosure.shown_tables import table_from_frame
 from evaluation.disclosure.text_tables import text_tables
 
-# Written beside a CSV by SafeTable.to_csv: the table passed the disclosure layer. A CSV or
-# XLSX file cannot carry the HTML class ipeval-sdc, so this file stands in for it.
-from evaluation.disclosure.rules import SIDECAR_SUFFIX  # noqa: E402  (one spelling, shared with SafeTable.to_csv)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")     # terminal colours in tracebacks
 
 

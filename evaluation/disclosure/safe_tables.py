@@ -12,14 +12,57 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from evaluation.constraints import check_param, name_list, require_frame, validate_params
 from evaluation.estimates import COUNT_COMPLEMENTS
 from evaluation.errors import ParameterError
 from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
 from evaluation.disclosure.suppression import secondary_suppression
+
+COUNTS_ATTR = "counts"
+"""``table.attrs`` key of a table's count columns (a column name or a list), which
+:meth:`Disclosure.show` protects when not told which columns are counts."""
+COMPLEMENTS_ATTR = "complements"
+"""``table.attrs`` key of the count columns whose complement is a count too
+(``{"count": "n"}``: n − count people)."""
+
+
+def with_counts(table: pd.DataFrame, counts, *, complements: dict | None = None) -> pd.DataFrame:
+    """``table`` marked with its count columns, so that ``Disclosure.show(table)`` protects them
+    without being told: a function whose table counts sessions, rows or coded units (beyond the
+    contract's ``n``, ``n_exposed``, ``count``, which are protected anyway) marks it, and the
+    notebook's cell need not repeat which columns are counts. The mark is ``table.attrs["counts"]`` (and
+    ``table.attrs["complements"]``); it follows the table through selections and renames that
+    keep pandas' attrs. A shallow copy is returned; ``table`` is not changed.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table to show later.
+    counts : str or list of str
+        Its columns of counts of people (or of sessions, rows… of few people). A table with no
+        column ``n`` is then shown with no count of people per row (as ``n=None``).
+    complements : dict, optional
+        ``{count column: column it is part of}`` where the difference is a count too.
+
+    Examples
+    --------
+    >>> alerts = with_counts(pd.DataFrame({"alert": ["none", "red", "amber"],
+    ...                                    "sessions": [40, 3, 25]}), "sessions")
+    >>> Disclosure().show(alerts).shown["sessions"].tolist()
+    [40, '<5', '<5']
+    """
+    check_param("with_counts", "table", table, ["frame"])
+    check_param("with_counts", "complements", complements, [dict, None])
+    columns = name_list(counts, "counts", "with_counts")
+    require_frame(table, [*columns, *(complements or {}).values()], "with_counts", "table")
+    out = table.copy(deep=False)
+    out.attrs = {**table.attrs, COUNTS_ATTR: columns, COMPLEMENTS_ATTR: dict(complements or {})}
+    return out
 
 
 @dataclass
@@ -71,7 +114,6 @@ class SafeTable:
         """Write the table as shown (markers as text), never the suppressed numbers, and beside
         it ``<name>.ipeval-sdc.json`` saying it passed the layer (a CSV cannot carry the HTML
         class the output checker looks for)."""
-        from pathlib import Path
         path = Path(path)
         self.shown.to_csv(path, **kwargs)
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
@@ -108,6 +150,8 @@ class Disclosure:
         return cls(DisclosureRules.from_manifest(study.manifest.disclosure))
 
     # -- tables with an n per row ------------------------------------------------------------
+    @validate_params({"table": ["frame"], "n": [str, None], "complements": [dict, None],
+                      "name": [str, None]})
     def show(self, table: pd.DataFrame, *, n: str | None = "n", counts=None, complements=None,
              name: str | None = None) -> SafeTable:
         """Any table with a count of people per row: a row resting on fewer than min_cell people
@@ -116,16 +160,27 @@ class Disclosure:
         n − n_exposed is a count too). A row hidden alone is joined by the next smallest row,
         so that it cannot be found by subtraction from a total shown elsewhere.
 
-        Without ``counts``, the result contract's count columns in the table are taken, with
+        Without ``counts``, the count columns are the result contract's in the table, with
         their complements (``n_exposed`` and ``count`` within ``n``:
-        :data:`evaluation.estimates.COUNT_COMPLEMENTS`), so a table built through the contract
-        needs no more than ``sdc.show(table)``."""
+        :data:`evaluation.estimates.COUNT_COMPLEMENTS`), and those the table is marked with
+        (``table.attrs["counts"]`` and ``table.attrs["complements"]``, set by
+        :func:`with_counts`). So a table built through the contract, or marked by the function
+        that made it, needs no more than ``sdc.show(table)``. ``counts=[]`` means no count
+        column but ``n``. A marked table without a column ``n`` has no count of people per row
+        (as ``n=None``).
+
+        Examples
+        --------
+        >>> sdc = Disclosure()
+        >>> t = pd.DataFrame({"outcome": ["y", "z"], "estimate": [0.2, 0.4], "n": [40, 30],
+        ...                   "n_exposed": [20, 28]})
+        >>> sdc.show(t).shown["estimate"].tolist()    # z: 2 unexposed; then y joins it
+        ['<5', '<5']
+        >>> sdc.show(t, counts=[]).shown["estimate"].tolist()
+        [0.2, 0.4]
+        """
         t = table.reset_index(drop=True).copy()
-        if counts is None:
-            counts = [c for c in COUNT_COMPLEMENTS if c in t.columns and c != n]
-            if complements is None:
-                complements = {c: COUNT_COMPLEMENTS[c] for c in counts
-                               if COUNT_COMPLEMENTS[c] in t.columns and COUNT_COMPLEMENTS[c] == n}
+        n, counts, complements = self._count_columns(t, n, counts, complements)
         count_cols = ([n] if n else []) + [c for c in counts if c != n]
         absent = [c for c in count_cols if c not in t.columns]
         if absent:
@@ -156,6 +211,25 @@ class Disclosure:
         for col in numeric:
             values[col] = values[col].astype(float).where(~sup[col])
         return self._finish(values, sup, name, kind="rows", secondary=secondary)
+
+    @staticmethod
+    def _count_columns(t: pd.DataFrame, n, counts, complements) -> tuple:
+        """``(n, counts, complements)`` for :meth:`show`: what it was told, else the contract's
+        count columns and those the table is marked with in its attrs."""
+        marked = t.attrs.get(COUNTS_ATTR)
+        if counts is not None:
+            return n, name_list(counts, "counts", "Disclosure.show"), complements
+        if marked is not None and n == "n" and n not in t.columns:
+            n = None
+        counts = [c for c in COUNT_COMPLEMENTS if c in t.columns and c != n]
+        default = {c: COUNT_COMPLEMENTS[c] for c in counts
+                   if COUNT_COMPLEMENTS[c] in t.columns and COUNT_COMPLEMENTS[c] == n}
+        if marked is not None:
+            counts += [c for c in name_list(marked, "attrs['counts']", "Disclosure.show")
+                       if c in t.columns and c not in counts and c != n]
+            default.update({c: p for c, p in (t.attrs.get(COMPLEMENTS_ATTR) or {}).items()
+                            if c in t.columns and p in t.columns})
+        return n, counts, default if complements is None else complements
 
     # -- counts of people ---------------------------------------------------------------------
     def crosstab(self, data: pd.DataFrame, index: str, columns: str, *, margins: bool = True,

@@ -2,7 +2,7 @@
 
 HTML tables (:mod:`.html_tables`), pandas tables printed as text (:mod:`.text_tables`) and
 CSV/XLSX sheets (:func:`table_from_frame`) all become a :class:`ShownTable`, so the checker's
-table rules (:mod:`.checker`) read one shape whatever the file was.
+table rules (:mod:`.findings`) read one shape whatever the file was.
 """
 from __future__ import annotations
 

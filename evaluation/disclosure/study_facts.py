@@ -1,8 +1,8 @@
 """What the output checker knows of a study: raw identifiers, quotes to look for, person keys.
 
 Read once per check from the study's raw files (before pseudonymisation), so the checker can
-tell an identifier or an interview quote in an output from any other word. Internal to
-:mod:`.check`.
+tell an identifier or an interview quote in an output from any other word. Used by
+:mod:`.output_check` (which reads the study) and :mod:`.findings` (which looks for them).
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from evaluation.intake.deidentify import raw_tables, deidentify, study_vocabulary
+from evaluation.intake.manifest import load_manifest
+from evaluation.study import Study, resolve_study_path
 
 MIN_QUOTE = 25                      # characters of a quote that count as quoting it
 MIN_IDENTIFIER = 4                  # shorter values are not looked for
@@ -44,7 +46,6 @@ def load_study(study):
     if study is None:
         return None
     if isinstance(study, (str, os.PathLike)):
-        from evaluation.study import Study
         return Study.load(study)
     return study
 
@@ -56,8 +57,6 @@ def facts_of_path(path):
     """``(study, facts)`` for a study given by path, read once per process while its files are
     unchanged: a batch worker checks run after run of the same study, and reading the raw
     files is most of a check's time."""
-    from evaluation.intake.manifest import load_manifest
-    from evaluation.study import Study, resolve_study_path
     manifest = load_manifest(resolve_study_path(path))
     files = [manifest.path, *(spec.file for spec in manifest.sources.values())]
     stamp = (str(manifest.path), tuple((str(f), os.stat(f).st_mtime_ns, os.stat(f).st_size)

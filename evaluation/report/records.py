@@ -13,7 +13,14 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from evaluation.estimates import ESTIMATE_COLUMNS, MEASURE_COLUMNS
+
 RECORD_MIME = "application/vnd.ipeval.record+json"
+RECORD_NUMBERS = ["estimate", "ci_low", "ci_high", "p_value", "n"]
+"""The numbers of a record of an estimate, beside its ``name`` and ``value``."""
+RECORDED_COLUMNS = [c for c in dict.fromkeys([*ESTIMATE_COLUMNS, *MEASURE_COLUMNS])
+                    if c not in RECORD_NUMBERS]
+"""The contract's other columns, which :func:`record_estimates` passes through."""
 
 
 def record(name: str, value, *, estimate=None, ci_low=None, ci_high=None, **extra) -> dict:
@@ -38,12 +45,27 @@ def record(name: str, value, *, estimate=None, ci_low=None, ci_high=None, **extr
 
 
 def record_estimates(table: pd.DataFrame, *, name_columns=("outcome", "method", "estimand", "scale")) -> int:
-    """Record every row of an estimate table (as shown: suppressed values stay missing)."""
+    """Record every row of an estimate (or measure) table, as shown: suppressed values stay
+    missing. The name joins ``name_columns``; the record carries the row's numbers
+    (``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``n``) and, where the table has them,
+    the contract's other columns (:data:`RECORDED_COLUMNS`: ``outcome``, ``method``,
+    ``estimand``, ``scale``, ``n_exposed``, ``note``, ``measure``), so that a batch's results
+    table has them too.
+
+    Examples
+    --------
+    >>> from evaluation.estimates import estimate_row, estimate_table
+    >>> table = estimate_table([estimate_row(outcome="y", method="crude", estimand="ATE",
+    ...     scale="risk difference", estimate=0.1, ci_low=0.0, ci_high=0.2, n=80, n_exposed=40)])
+    >>> record_estimates(table)
+    1
+    """
     count = 0
     for _, row in table.iterrows():
         name = "/".join(str(row[c]) for c in name_columns if c in row.index)
+        carried = {c: row[c] for c in RECORDED_COLUMNS if c in row.index}
         record(name, row.get("estimate"), estimate=row.get("estimate"), ci_low=row.get("ci_low"),
-               ci_high=row.get("ci_high"), p_value=row.get("p_value"), n=row.get("n"))
+               ci_high=row.get("ci_high"), p_value=row.get("p_value"), n=row.get("n"), **carried)
         count += 1
     return count
 

@@ -22,7 +22,9 @@ from pathlib import Path
 import nbformat
 from nbconvert import SlidesExporter
 
+from evaluation.disclosure.output_check import check_path, report
 from evaluation.errors import DisclosureFindings, InputFileError
+from evaluation.study import resolve_study_path
 
 __all__ = ["render_slides", "slide_types"]
 
@@ -105,7 +107,6 @@ def render_slides(executed, target, *, study=None, reveal_url_prefix: str | None
     >>> slides.read_text(encoding="utf-8").count("<section")
     4
     """
-    from evaluation.disclosure.output_check import check_path, report
     executed, target = Path(executed), Path(target)
     if not executed.is_file():
         raise InputFileError(executed, "executed notebook not found: nothing to make slides of.")
@@ -139,6 +140,5 @@ def render_slides(executed, target, *, study=None, reveal_url_prefix: str | None
 
 def _study_path(study):
     if isinstance(study, (str, Path)) and str(study):
-        from evaluation.study import resolve_study_path
         return resolve_study_path(study)
     return study
