@@ -12,7 +12,7 @@ from evaluation.estimates import check_measure_table
 from evaluation.instruments.psychometrics import ALPHA, OMEGA, cronbach_alpha, mcdonald_omega, reliability
 
 # Holzinger & Swineford (1939): three items a scale, as in the psychometrics tests.
-SCALES = Path(__file__).parent / "data" / "holzinger_swineford_1939.csv"
+SCALES = Path(__file__).parents[1] / "data" / "holzinger_swineford_1939.csv"
 TEXTUAL = ["x4", "x5", "x6"]
 
 

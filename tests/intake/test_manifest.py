@@ -86,7 +86,7 @@ def test_study_load_finds_a_relative_path_one_level_up(tmp_path, monkeypatch):
 
 
 def test_shipped_synthetic_manifest_loads():
-    manifest = load_manifest(Path(__file__).parents[1] / "data_synthetic")
+    manifest = load_manifest(Path(__file__).parents[2] / "data_synthetic")
     assert manifest.exposure == {"source": "residents", "column": "has_ip"}
     assert {"goal_retention", "daily_chaos"} <= set(manifest.outcomes)
     assert manifest.outcomes["daily_chaos"].lower_is_better

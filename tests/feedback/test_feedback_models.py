@@ -17,7 +17,7 @@ from evaluation.feedback.growth import GrowthModel, growth_model
 from evaluation.feedback.sessions import REASONS, session_frame
 from evaluation.synthetic import SyntheticConfig, write_study
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 # Reference: lme4 on sleepstudy --------------------------------------------------------------------
@@ -315,6 +315,6 @@ def test_alerts_grey_for_a_session_without_ors():
 
 def test_ground_truth_names_the_effect_tested():
     """The key the recovery test reads exists in the shipped study's truth as well."""
-    truth = json.loads((Path(__file__).parents[1] / "data_synthetic" / "ground_truth.json")
+    truth = json.loads((Path(__file__).parents[2] / "data_synthetic" / "ground_truth.json")
                        .read_text(encoding="utf-8"))
     assert "ip_x_log_session" in truth["effects"]["ors_ip_x_log_session"]

@@ -29,7 +29,7 @@ from evaluation.comparison.meta_analysis import batch_records, meta_analysis, po
 from evaluation.disclosure import DisclosureRules
 from evaluation.errors import ParameterError
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from evaluation.synthetic.config import INSTITUTIONS
 from evaluation.synthetic.programme import programme_sources
 
 matplotlib.use("Agg")
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 # -- Card & Krueger (1994) ----------------------------------------------------------------------------
@@ -421,7 +421,7 @@ def test_wild_cluster_bootstrap_agrees_with_the_wildboottest_package():
     Monte Carlo error (SE about 0.004)."""
     from evaluation import Study
     from evaluation.comparison.study_panel import study_programme_panel
-    s = Study.load(Path(__file__).parents[1] / "data_synthetic" / "study.yaml")
+    s = Study.load(Path(__file__).parents[2] / "data_synthetic" / "study.yaml")
     d = study_programme_panel(s, programme="ip_initiative", outcome="daily_chaos")
     r = did(d, outcome="daily_chaos", unit="institution", period="period", treated="treated",
             post="post", unit_effects=False, n_boot=9999, seed=1).iloc[0]

@@ -24,7 +24,7 @@ from evaluation.association.estimators import RESULT_COLUMNS, adjusted, aipw, cr
 from evaluation.errors import ParameterError
 from evaluation.synthetic import SyntheticConfig, generate
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 NSW_COVARIATES = ["age", "educ", "black", "hisp", "married", "nodegr", "re74", "re75"]
 DW_NOTE_A = ["age", "age2", "educ", "nodegr", "black", "hisp", "re74", "re75"]
 SYN_COVARIATES = ["severity", "rop_group", "months_in_service", "municipality_size", "age",

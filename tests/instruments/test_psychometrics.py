@@ -12,7 +12,7 @@ from evaluation.errors import ParameterError
 from evaluation.instruments.item_analysis import item_total
 from evaluation.instruments.psychometrics import ALPHA, OMEGA, cronbach_alpha, mcdonald_omega, reliability
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 TEXTUAL = ["x4", "x5", "x6"]
 
 

@@ -20,7 +20,7 @@ from evaluation.coding.agreement import agreement, disagreements, nominal_alpha
 from evaluation.coding.segments import coder_key, read_segments
 from evaluation.errors import InputFileError, ParameterError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", nominal example:
 # 4 coders x 12 units, "." = the coder did not code the unit. Published alpha = 0.743.

@@ -17,7 +17,7 @@ from evaluation.association.mixed import LPM_NOTE, ONE_GROUP_NOTE, mixed_model
 from evaluation.association.multiplicity import adjust_pvalues
 from evaluation.errors import ParameterError
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 # Mixed model --------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from evaluation.disclosure import DisclosureRules  # noqa: E402
 from evaluation.errors import ParameterError  # noqa: E402
 from evaluation.synthetic import SyntheticConfig, generate  # noqa: E402
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 LALONDE_COVS = ["age", "educ", "black", "hisp", "married", "nodegr", "re74", "re75"]
 SYN_COVS = ["severity", "age", "months_in_service", "rop_group", "municipality_size"]
 

@@ -14,7 +14,7 @@ import pytest
 from evaluation.association.evalues import e_value
 from evaluation.errors import ParameterError
 
-DATA = Path(__file__).parent / "data" / "evalue_examples.csv"
+DATA = Path(__file__).parents[1] / "data" / "evalue_examples.csv"
 ROWS = list(csv.DictReader(DATA.open(encoding="utf-8")))
 
 

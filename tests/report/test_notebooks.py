@@ -7,7 +7,7 @@ import pytest
 from evaluation.report import notebook_parameters, read_records, run_notebook
 from test_golden import assert_same_records
 
-NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 COMMON = {"study", "institution", "seed", "output_dir"}
 
 pytestmark = pytest.mark.notebook
@@ -195,7 +195,7 @@ def test_programme_comparison_runs_inside_a_batch_and_pools_one(small_study, tmp
 
     from evaluation.batch import read_results, run_batch
     monkeypatch.chdir(tmp_path)
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     first = tmp_path / "by_institution.yaml"
     first.write_text(yaml.safe_dump({
         "notebook": str(root / "notebooks/ip_evaluation.ipynb"), "output": "by_institution",

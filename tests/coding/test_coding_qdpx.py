@@ -12,7 +12,7 @@ import pytest
 from evaluation.coding import read_qdpx, write_qdpx
 from evaluation.errors import InputFileError, ParameterError
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 XSD = DATA / "refi_qda_project.xsd"
 
 TEXTS = {

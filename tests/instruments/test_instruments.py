@@ -23,7 +23,7 @@ from evaluation.errors import ParameterError
 from evaluation.instruments import available_instruments, load_instrument, score_instrument
 from evaluation.instruments.definition import CERTAINTIES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_STUDY = ROOT / "data_synthetic"
 SHIPPED = {"ors", "srs", "inspire", "inspire_brief", "brukerplan", "life_chaos", "gas", "gbo",
            "ip_questionnaire_resident", "ip_questionnaire_staff"}

@@ -20,7 +20,7 @@ from evaluation.batch.spec import input_fingerprint
 from evaluation.cli import main
 from evaluation.errors import InputFileError, ManifestError, ParameterError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IPEVAL = str(Path(sys.executable).with_name("ipeval"))
 
 # A notebook that behaves as its `mode` parameter says: records figures, raises, sleeps past
