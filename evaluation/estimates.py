@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from evaluation.constraints import check_param, name_list, require_frame
 from evaluation.errors import ContractError
 
 ESTIMATE_COLUMNS = ["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high",
@@ -60,6 +61,52 @@ SCALE_OF_CODE = {"RD": "risk difference", "RR": "risk ratio", "OR": "odds ratio"
 
 COUNT_COMPLEMENTS = {"n": None, "n_exposed": "n", "count": "n"}
 """Count columns of the contract, each with the column it is part of (its complement is a count)."""
+
+COUNTS_ATTR = "counts"
+"""``table.attrs`` key of a table's count columns (a column name or a list), which
+:meth:`Disclosure.show` protects when not told which columns are counts."""
+COMPLEMENTS_ATTR = "complements"
+"""``table.attrs`` key of the count columns whose complement is a count too
+(``{"count": "n"}``: n − count people)."""
+
+
+def with_counts(table: pd.DataFrame, counts, *, complements: dict | None = None) -> pd.DataFrame:
+    """``table`` marked with its count columns, so that ``Disclosure.show(table)`` protects them
+    without being told: a function whose table counts sessions, rows or coded units (beyond the
+    contract's ``n``, ``n_exposed``, ``count``, which are protected anyway) marks it, and the
+    notebook's cell need not repeat which columns are counts. The mark is ``table.attrs["counts"]`` (and
+    ``table.attrs["complements"]``); it follows the table through selections and renames that
+    keep pandas' attrs. A shallow copy is returned; ``table`` is not changed.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table to show later.
+    counts : str or list of str
+        Its columns of counts of people (or of sessions, rows… of few people). A table with no
+        column ``n`` is then shown with no count of people per row (as ``n=None``).
+    complements : dict, optional
+        ``{count column: column it is part of}`` where the difference is a count too.
+
+    Examples
+    --------
+    >>> alerts = with_counts(pd.DataFrame({"alert": ["none", "red", "amber"],
+    ...                                    "sessions": [40, 3, 25]}), "sessions")
+    >>> alerts.attrs["counts"]
+    ['sessions']
+
+    ``evaluation.disclosure.Disclosure().show(alerts)`` then hides the 3 sessions and, so that
+    they cannot be found by subtraction, the 25 as well.
+    """
+    check_param("with_counts", "table", table, ["frame"])
+    check_param("with_counts", "complements", complements, [dict, None])
+    columns = name_list(counts, "counts", "with_counts")
+    require_frame(table, [*columns, *(complements or {}).values()], "with_counts", "table")
+    out = table.copy(deep=False)
+    out.attrs = {**table.attrs, COUNTS_ATTR: columns, COMPLEMENTS_ATTR: dict(complements or {})}
+    return out
+
+
 
 _NUMERIC = ("estimate", "ci_low", "ci_high", "p_value", "n", "n_exposed", "se")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.errors import ParameterError
+from evaluation.estimates import with_counts
 from evaluation.instruments import load_instrument
 from evaluation.intake.sources import check_identifier_columns, load_source
 from evaluation.intake.manifest import Manifest, load_manifest
@@ -117,7 +118,7 @@ class Study:
                 "columns": loaded["table"].shape[1],
                 "top_reasons": _top_reasons(loaded["quarantine"]),
             })
-        return pd.DataFrame(rows)
+        return with_counts(pd.DataFrame(rows), ["rows_read", "rows_used", "rows_quarantined"])
 
     def person_table(self) -> pd.DataFrame:
         """One row per person: the columns of every source keyed one row per person, joined.

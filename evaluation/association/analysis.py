@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from evaluation.constraints import Options, check_param, validate_params
 from evaluation.errors import ParameterError
-from evaluation.estimates import ESTIMATE_COLUMNS, as_estimate_table
+from evaluation.estimates import ESTIMATE_COLUMNS, as_estimate_table, with_counts
 from evaluation.association.estimators import adjusted, aipw, crude, ipw
 from evaluation.association.evalues import e_value
 from evaluation.association.frame import AnalysisFrame, analysis_frame
@@ -152,6 +152,6 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
     # A second scale of the same test (the crude odds ratio beside the risk difference) gets
     # the family's multiplier on its own p-value.
     estimates["p_adjusted"] = (estimates["p_value"] * estimates.pop("_factor")).clip(upper=1.0)
-    rows = pd.concat(accounts, ignore_index=True)[["outcome", "reason", "rows"]]
+    rows = with_counts(pd.concat(accounts, ignore_index=True)[["outcome", "reason", "rows"]], "rows")
     first = [c for c in COLUMNS if c in estimates.columns]
     return as_estimate_table(estimates[first + [c for c in estimates.columns if c not in first]]), rows

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from evaluation.constraints import Options, validate_params
+from evaluation.constraints import Interval, Options, check_param, validate_params
 from evaluation.errors import ParameterError
 from evaluation.estimates import SCALE_OF_CODE, estimate_row, estimate_table
 
@@ -134,8 +134,7 @@ def e_value(estimate, ci_low=None, ci_high=None, *, scale: str = "RR", rare: boo
     lo = _number("ci_low", ci_low)
     hi = _number("ci_high", ci_high)
     true = _number("true", true, allow_none=False)
-    if true <= 0:
-        raise ParameterError(f"true={true!r} must be a positive risk ratio.")
+    check_param("e_value", "true", true, [Interval(0, None, closed="neither")])
     if (lo is None) != (hi is None):
         raise ParameterError("give both ci_low and ci_high, or neither.")
     if lo is not None and not lo <= est <= hi:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ParameterError
+from evaluation.estimates import with_counts
 from evaluation.describe import coverage, severity_band
 from evaluation.association.propensity import propensity_model
 
@@ -30,7 +31,7 @@ def intro(study, frame, covariates, estimand) -> str:
 
 def table_one_shown(t1: pd.DataFrame) -> pd.DataFrame:
     """Table 1's columns as the report shows them."""
-    return t1[[c for c in TABLE_ONE if c in t1.columns]]
+    return with_counts(t1[[c for c in TABLE_ONE if c in t1.columns]], TABLE_ONE_COUNTS)
 
 
 def with_bands(people: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluation.errors import InputFileError, ParameterError
+from evaluation.constraints import Options, check_param
+from evaluation.errors import InputFileError
 
 from evaluation.coding.refi_qda import CORE, NS
 VARIABLES = {"role": "role", "rolle": "role", "institution": "institution",
@@ -118,9 +119,7 @@ def read_qdpx(path, *, unit: str = "selection", seen: str = "source",
     for name, value, allowed in (("unit", unit, ("selection", "source")),
                                  ("seen", seen, ("source", "coded")),
                                  ("crlf", crlf, ("auto", "one", "two"))):
-        if value not in allowed:
-            raise ParameterError(f"read_qdpx: {name} must be one of {list(allowed)}; "
-                                 f"got {value!r}.")
+        check_param("read_qdpx", name, value, [Options(allowed)])
     path = Path(path)
     with _open_zip(path) as zf:
         root = _parse(path, zf)

@@ -15,6 +15,7 @@ from evaluation.coding.segments import read_segments, segment_problems
 from evaluation.coding.themes import mentions_by_group
 from evaluation.disclosure.figures import estimate_plot
 from evaluation.errors import ParameterError
+from evaluation.estimates import with_counts
 
 IP_LABELS = {1: "IP", 0: "no IP"}
 ALPHA_GOOD, ALPHA_TENTATIVE = 0.8, 0.667      # Krippendorff's thresholds for conclusions
@@ -46,12 +47,13 @@ def problem_counts(segments: pd.DataFrame) -> pd.DataFrame | None:
     problems = segment_problems(segments)
     if problems is None or not len(problems):
         return None
-    return problems.groupby("problem").size().rename("rows").reset_index()
+    return with_counts(problems.groupby("problem").size().rename("rows").reset_index(), "rows")
 
 
 def disagreements_per_code(disagreements: pd.DataFrame) -> pd.DataFrame:
     """Units with disagreement per code, from :func:`~evaluation.coding.agreement.disagreements`."""
-    return disagreements.groupby("code").size().rename("units with disagreement").reset_index()
+    per_code = disagreements.groupby("code").size().rename("units with disagreement").reset_index()
+    return with_counts(per_code, "units with disagreement")
 
 
 def write_worklist(disagreements: pd.DataFrame, path) -> Path:

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from evaluation.constraints import Interval, validate_params
+from evaluation.constraints import Interval, Options, check_param, require_frame, validate_params
 from evaluation.disclosure import DisclosureRules
 from evaluation.errors import ParameterError
 from evaluation.estimates import MEASURE_COLUMNS, SCALES, measure_table
@@ -193,17 +193,11 @@ def meta_analysis(data: pd.DataFrame, *, estimate: str = "estimate", se: str | N
     (152.233, -1.0669, -0.3622)
     """
     func = "meta_analysis"
-    if method not in METHODS:
-        raise ParameterError(f"{func}: method must be one of {METHODS}, got {method!r}.")
-    if scale not in ("linear", "log"):
-        raise ParameterError(f"{func}: scale must be 'linear' or 'log', got {scale!r}.")
-    if prediction not in ("t", "z"):
-        raise ParameterError(f"{func}: prediction must be 't' or 'z', got {prediction!r}.")
-    needed = [estimate] + ([se] if se else [ci_low, ci_high]) + ([label] if label else [])
-    absent = [c for c in needed if c not in data.columns]
-    if absent:
-        raise ParameterError(f"{func}: column(s) {absent} not in the data; columns: "
-                             f"{', '.join(map(str, data.columns))}.")
+    for name, value, allowed in (("method", method, METHODS), ("scale", scale, ("linear", "log")),
+                                 ("prediction", prediction, ("t", "z"))):
+        check_param(func, name, value, [Options(allowed)])
+    require_frame(data, [estimate] + ([se] if se else [ci_low, ci_high]) + ([label] if label else []),
+                  func)
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
     labels = (data[label] if label else pd.Series(data.index, index=data.index)).astype(str)
     est = pd.to_numeric(data[estimate], errors="coerce")

@@ -13,6 +13,7 @@ from evaluation.comparison.brukerplan_groups import plan_coverage
 from evaluation.comparison.institutions import funnel_data, shrunken_effects
 from evaluation.comparison.study_panel import study_programme_panel
 from evaluation.errors import ParameterError
+from evaluation.estimates import with_counts
 
 
 def programme_design(study, **options) -> tuple[pd.DataFrame | None, str]:
@@ -36,8 +37,8 @@ def design_summary(design: pd.DataFrame, programme: str, outcome: str) -> str:
 def panel_rows(design: pd.DataFrame) -> pd.DataFrame:
     """The rows of the panel used and those left out, by reason (``reason``, ``rows``)."""
     left_out = design.attrs["left_out"]
-    return pd.DataFrame({"reason": ["used", *left_out],
-                         "rows": [design.attrs["rows_used"], *left_out.values()]})
+    return with_counts(pd.DataFrame({"reason": ["used", *left_out],
+                                     "rows": [design.attrs["rows_used"], *left_out.values()]}), "rows")
 
 
 def pretrend_text(events: pd.DataFrame) -> str | None:

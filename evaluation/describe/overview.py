@@ -13,7 +13,7 @@ import pandas as pd
 # coverage is re-exported for the callers that still import it from here (it moved to shares).
 from evaluation.describe.shares import proportion_ci
 from evaluation.errors import ParameterError
-from evaluation.estimates import as_measure_table, measure_row, measure_table
+from evaluation.estimates import as_measure_table, measure_row, measure_table, with_counts
 from evaluation.instruments import keyed_items
 from evaluation.instruments.psychometrics import ALPHA, OMEGA, cronbach_alpha, mcdonald_omega
 from evaluation.intake.validation import generalise_rules
@@ -36,8 +36,8 @@ def missingness(data: pd.DataFrame, columns=None) -> pd.DataFrame:
     out = pd.DataFrame({"variable": columns, "n": len(data),
                         "n_missing": n_missing.to_numpy().astype(int)})
     out["share_missing"] = out["n_missing"] / out["n"] if len(data) else np.nan
-    return out.sort_values(["share_missing", "variable"], ascending=[False, True],
-                           kind="stable").reset_index(drop=True)
+    return with_counts(out.sort_values(["share_missing", "variable"], ascending=[False, True],
+                                       kind="stable").reset_index(drop=True), "n_missing")
 
 
 def study_missingness(study, *, top: int | None = None) -> pd.DataFrame:
@@ -47,7 +47,7 @@ def study_missingness(study, *, top: int | None = None) -> pd.DataFrame:
         m = missingness(study.table(name))
         m.insert(0, "source", name)
         frames.append(m.head(top) if top else m)
-    return pd.concat(frames, ignore_index=True)
+    return with_counts(pd.concat(frames, ignore_index=True), "n_missing")
 
 
 def year_of(df: pd.DataFrame) -> pd.Series | None:

@@ -13,7 +13,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from evaluation.constraints import Interval, Options, require_frame, name_list, validate_params
 from evaluation.errors import ParameterError
-from evaluation.estimates import as_measure_table
+from evaluation.estimates import as_measure_table, with_counts
 
 CONFIDENCE = [Interval(0, 1, closed="neither")]
 
@@ -90,9 +90,10 @@ def coverage(data: pd.DataFrame, exposure: str, by=None, *, confidence: float = 
     out["count"] = out["count"].astype(int)
     out = _share_columns(out, confidence)
     out["measure"] = f"share {exposure}"
-    return as_measure_table(out[[*(by or ["group"]), "measure", "scale", "estimate", "ci_low",
-                                 "ci_high", "n", "count", "n_missing", "method"]],
-                            keys=by or ["group"])
+    table = as_measure_table(out[[*(by or ["group"]), "measure", "scale", "estimate", "ci_low",
+                                  "ci_high", "n", "count", "n_missing", "method"]],
+                             keys=by or ["group"])
+    return with_counts(table, "n_missing")
 
 
 @validate_params({"data": ["frame"], "confidence": CONFIDENCE})

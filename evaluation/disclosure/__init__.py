@@ -19,8 +19,10 @@ from importlib import import_module
 
 from evaluation.disclosure.output_check import check_path, report, run_check, write_json
 from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
-from evaluation.disclosure.safe_tables import (COMPLEMENTS_ATTR, COUNTS_ATTR, Disclosure, SafeTable,
-                                               hide_small_levels, with_counts)
+from evaluation.disclosure.safe_tables import Disclosure, SafeTable, hide_small_levels
+# The mark of a table's count columns belongs to the result contract; shown here too, beside
+# the Disclosure that honours it.
+from evaluation.estimates import COMPLEMENTS_ATTR, COUNTS_ATTR, with_counts
 from evaluation.disclosure.suppression import audit, cell_bounds, secondary_suppression
 
 FIGURES = ("axes_or_new", "figure_note", "rules_or_default", "estimate_plot", "forest_plot",

@@ -14,7 +14,7 @@ from evaluation.association.analysis import COLUMNS, evaluate_frames
 from evaluation.association.frame import outcome_frame
 from evaluation.constraints import require_frame
 from evaluation.errors import ParameterError
-from evaluation.estimates import as_estimate_table
+from evaluation.estimates import as_estimate_table, with_counts
 
 DEFAULT_METHODS = ("crude", "adjusted", "aipw")
 SHOWN_COLUMNS = ["outcome", "method", "scale", "estimate", "ci_low", "ci_high", "p_value",
@@ -112,4 +112,4 @@ def compare_by_ip(study, values: pd.DataFrame, outcomes: dict, *, methods=DEFAUL
         rows = pd.DataFrame(columns=["outcome", "reason", "rows"])
     rows = pd.concat([rows, pd.DataFrame(unusable, columns=["outcome", "reason", "rows"])],
                      ignore_index=True)
-    return estimates, rows
+    return estimates, with_counts(rows, "rows")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.constraints import name_list, require_frame
-from evaluation.estimates import measure_table
+from evaluation.estimates import measure_table, with_counts
 
 
 def alert_shares(alerts: pd.DataFrame, by=None, *, column: str = "alert") -> pd.DataFrame:
@@ -56,7 +56,7 @@ def left_out_table(frame: pd.DataFrame) -> pd.DataFrame:
     0  no ORS total     3
     """
     left_out = frame.attrs.get("left_out", {})
-    return pd.DataFrame({"reason": list(left_out), "rows": list(left_out.values())})
+    return with_counts(pd.DataFrame({"reason": list(left_out), "rows": list(left_out.values())}), "rows")
 
 
 def write_tables(folder, tables: dict) -> list[Path]:

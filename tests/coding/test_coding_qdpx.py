@@ -386,7 +386,7 @@ def test_variable_ref_to_unknown_variable(tmp_path, project):
 
 
 def test_bad_arguments(project):
-    with pytest.raises(ParameterError, match="unit must be one of"):
+    with pytest.raises(ParameterError, match="parameter 'unit' is 'paragraph'; expected one of"):
         read_qdpx(project, unit="paragraph")
 
 
