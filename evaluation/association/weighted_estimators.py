@@ -304,12 +304,11 @@ def aipw(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[
     --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(3)
-    >>> x = rng.normal(size=2000)
-    >>> a = rng.binomial(1, 1 / (1 + np.exp(-x)))
-    >>> y = 1.0 * a + x + rng.normal(size=2000)
-    >>> res = aipw(pd.DataFrame({"y": y, "a": a, "x": x}), "y", "a", ["x"],
-    ...            kind="continuous")
-    >>> bool(res.ci_low.iloc[0] < 1.0 < res.ci_high.iloc[0])
+    >>> df = pd.DataFrame({"x1": rng.normal(size=2000), "x2": rng.normal(size=2000)})
+    >>> df["a"] = rng.binomial(1, 1 / (1 + np.exp(-df.x1 + 0.5 * df.x2)))
+    >>> df["y"] = 0.5 * df.a + df.x1 - df.x2 + rng.normal(size=2000)
+    >>> res = aipw(df, "y", "a", ["x1", "x2"], kind="continuous")    # true effect 0.5
+    >>> bool(res.ci_low.iloc[0] < 0.5 < res.ci_high.iloc[0])
     True
     """
     n_boot = n_boot if bootstrap is None else bootstrap
