@@ -1,4 +1,4 @@
-"""A batch file and the runs it expands to (shared/DESIGN.md, "Batches").
+"""A batch file and the runs it expands to (docs/batches.md).
 
 ```yaml
 notebook: ip_evaluation.ipynb            # paths are relative to the batch file

@@ -1,6 +1,6 @@
 """The ``ipeval`` command: a thin layer over the functions notebooks call.
 
-Exit codes (shared/DESIGN.md): 0 success; 1 finished but found problems; 2 bad usage or
+Exit codes (docs/cli.md): 0 success; 1 finished but found problems; 2 bad usage or
 unusable input, with a one-paragraph message and no traceback.
 """
 from __future__ import annotations

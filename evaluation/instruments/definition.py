@@ -3,7 +3,7 @@
 Every number that shapes a score (ranges, cutoffs, reliable-change values, missing-item rules)
 carries its ``source`` and a ``certainty`` (confirmed / secondary / unverified / project), because
 the literature disagrees and a reader must be able to see where each value came from
-(shared/domain/instruments.md). Nothing here holds item wording: only neutral keys and labels.
+(docs/instruments.md). Nothing here holds item wording: only neutral keys and labels.
 """
 from __future__ import annotations
 

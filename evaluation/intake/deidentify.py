@@ -1,7 +1,7 @@
 """De-identification of free text: interview quotes, free-text answers, journal-like notes.
 
 A quote may be shown in a report only after the people and places in it are masked
-(shared/DESIGN.md, "Data and privacy rules"). :func:`deidentify` masks
+(docs/architecture.md, "Data and privacy rules"). :func:`deidentify` masks
 
 * national ID numbers (fødselsnummer, D- and H-numbers with valid check digits) as ``[fnr]``;
 * the names it is given as ``[navn]`` and the places as ``[sted]`` — whole words, any case;

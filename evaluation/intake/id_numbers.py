@@ -4,7 +4,7 @@
 :func:`mask_national_id` to report one without repeating it. Searching tables and text for IDs
 is :mod:`evaluation.intake.national_id`.
 
-Structure (shared/domain/landscape.md, 7.3): ``DDMMYY`` + individnummer (3 digits) + check
+Structure (Skatteetaten, "Fødselsnummer"): ``DDMMYY`` + individnummer (3 digits) + check
 digits ``k1 k2``. D-numbers add 4 to the first digit (day 41–71), H-numbers add 40 to the month
 (41–52).
 

@@ -1,4 +1,4 @@
-"""The study manifest, ``study.yaml`` (shared/DESIGN.md, "Study manifest", a contract).
+"""The study manifest, ``study.yaml`` (docs/study-manifest.md, a contract).
 
 Parsing is strict: an unknown key is an error naming the key and the keys allowed, because a
 misspelt ``outcome:`` silently ignored would give an analysis of nothing.

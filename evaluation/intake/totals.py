@@ -3,7 +3,7 @@
 FIT systems export ORS and SRS either as four item scores or, for a total-only import, as the
 total alone with the items blank; OpenFIT then fills each item with total / 4 and rejects a
 row that mixes partial items with a total ("Importing data into OpenFIT";
-shared/domain/instruments.md, section 1). An instrument whose definition carries
+docs/instruments.md). An instrument whose definition carries
 ``total_only:`` is read the same way here, with every imputed row flagged, and a given total
 that contradicts its items (or its range) sent to quarantine rather than believed.
 """

@@ -283,7 +283,7 @@ def manifest_text(cfg: SyntheticConfig) -> str:
     }
     header = ("# Study manifest of a synthetic study written by `ipeval synth` "
               f"(seed {cfg.seed}, {cfg.persons} persons, {cfg.institutions} institutions).\n"
-              "# Paths are relative to this file. See README.md here and shared/DESIGN.md.\n")
+              "# Paths are relative to this file. See README.md here and docs/study-manifest.md in ipeval.\n")
     return header + yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100)
 
 

@@ -17,7 +17,7 @@ from evaluation.synthetic import SyntheticConfig, generate, write_study
 from evaluation.synthetic.config import INSTITUTIONS
 from evaluation.synthetic.interviews import expected_nominal_alpha
 
-# Allowed values of the item columns a validator checks (shared/DESIGN.md, instruments).
+# Allowed values of the item columns a validator checks (docs/instruments.md).
 RANGES = {
     "questionnaire_residents.csv": {**{f"chaos_{j}": (1, 5) for j in range(1, 7)},
                                     **{f"gas_{j}": (-2, 2) for j in range(1, 4)},
