@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evaluation.describe import coverage
+from evaluation.estimates import with_counts
 
 
 def interview_mentions(study, codes, *, exposure: str | None = None, role: str = "resident",
@@ -36,9 +37,9 @@ def views_by_ip(study) -> list[tuple[str, pd.DataFrame, list[str]]]:
     """Residents' view of their plan, the staff survey by institution, and the share of
     residents whose interviews mention owning their goals or less chaos, by IP status.
 
-    Returns ``(title, table, count columns)`` for each view the study has, the count columns
-    being those to protect beside ``n`` when the table is shown (``Disclosure.show(table,
-    counts=...)``).
+    Returns ``(title, table, None)`` for each view the study has. Each table is marked with
+    its count columns and shares (``attrs``), so ``Disclosure.show(table)`` protects them; the
+    third item (``counts=``, once a list) is None and kept so that callers passing it on work.
     """
     out = []
     exposure = study.manifest.exposure["column"]
@@ -52,8 +53,12 @@ def views_by_ip(study) -> list[tuple[str, pd.DataFrame, list[str]]]:
             table.columns = [f"{a}_{'n' if b == 'count' else b}" for a, b in table.columns]
             table = table.reset_index()
             table["n"] = holders.groupby(inst).size().to_numpy()
+            # A mean of a 0/1 item is a share: share × n people said yes.
+            table = with_counts(table, [f"{i}_n" for i in items])
+            table.attrs["shares"] = {f"{i}_mean": f"{i}_n" for i in items
+                                     if holders[i].dropna().isin([0, 1]).all()}
             out.append(("Residents with an IP: their view of the plan (means, 1–5; chairs own "
-                        "meetings as a share)", table, [f"{i}_n" for i in items]))
+                        "meetings as a share)", table, None))
     staff = [n for n, s in study.manifest.sources.items() if "ip_questionnaire_staff" in s.instruments]
     for source in staff:
         df = study.table(source)
@@ -62,13 +67,17 @@ def views_by_ip(study) -> list[tuple[str, pd.DataFrame, list[str]]]:
         table["actively_sold_in"] = df.groupby(inst)["ip_presentation"].apply(
             lambda s: (s == "actively_sold_in").mean()).to_numpy()
         table["n"] = df.groupby(inst).size().to_numpy()
+        table = with_counts(table, [])
+        table.attrs["shares"] = {"actively_sold_in": "n"}
         out.append(("Staff survey by institution (means, 1–5; share who say IP is actively sold in)",
-                    table, []))
+                    table, None))
     mentions = interview_mentions(study, ["goal_ownership", "less_chaos"])
     if len(mentions):
         # the mentioning residents are the share's numerator, whatever coverage() calls it
         numerator = "count" if "count" in mentions.columns else "n_exposed"
         counted = mentions.rename(columns={numerator: "n_mentioning"})
+        counted = with_counts(counted, ["n_mentioning", "n_missing"],
+                              complements={"n_mentioning": "n"})
         out.append(("Residents whose interviews mention the theme, by IP status (Wilson 95 % CI)",
-                    counted, ["n_mentioning"]))
+                    counted, None))
     return out

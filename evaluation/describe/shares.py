@@ -93,7 +93,11 @@ def coverage(data: pd.DataFrame, exposure: str, by=None, *, confidence: float = 
     table = as_measure_table(out[[*(by or ["group"]), "measure", "scale", "estimate", "ci_low",
                                   "ci_high", "n", "count", "n_missing", "method"]],
                              keys=by or ["group"])
-    return with_counts(table, "n_missing")
+    # For the disclosure layer: the same people in every coverage table, ``count`` those of
+    # them with the exposure, so a count hidden in one table is hidden in the next.
+    table = with_counts(table, "n_missing")
+    table.attrs.update(population=f"people by {exposure}", conditions={"count": {exposure: 1}})
+    return table
 
 
 @validate_params({"data": ["frame"], "confidence": CONFIDENCE})

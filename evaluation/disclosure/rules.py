@@ -31,7 +31,11 @@ class DisclosureRules:
     zeros_are_disclosive : a magnitude cell with a total of zero or less, or a single
         contributor, fails (ACRO True). Zero counts in frequency tables are shown: a structural
         zero reveals nothing about a person.
-    marker : how a suppressed cell is written; ``{min_cell}`` is filled in.
+    marker : how a cell of too few people is written (primary suppression); ``{min_cell}`` is
+        filled in.
+    protected_marker : how a cell hidden only to protect another is written (secondary
+        suppression). It must differ from the marker: a reader who sees ``<5`` is told the cell
+        holds fewer than 5 people, which a protecting cell of 15 does not.
     """
 
     min_cell: int = 5
@@ -41,11 +45,14 @@ class DisclosureRules:
     min_residual_dof: int = 10
     zeros_are_disclosive: bool = True
     marker: str = "<{min_cell}"
+    protected_marker: str = "\u00b7"
 
     def __post_init__(self):
         checks = [("min_cell", self.min_cell >= 1), ("dominance_n", self.dominance_n >= 1),
                   ("dominance_k", 0 < self.dominance_k <= 1), ("p_ratio", 0 <= self.p_ratio < 1),
                   ("min_residual_dof", self.min_residual_dof >= 0)]
+        checks.append(("protected_marker", bool(self.protected_marker.strip())
+                       and self.protected_marker != self.suppressed_text))
         for name, ok in checks:
             if not ok:
                 raise ManifestError(f"disclosure.{name} = {getattr(self, name)!r} is out of range.")
@@ -63,6 +70,11 @@ class DisclosureRules:
     @property
     def suppressed_text(self) -> str:
         return self.marker.format(min_cell=self.min_cell)
+
+    @property
+    def protected_text(self) -> str:
+        """The mark of a cell hidden only so that a small cell cannot be worked out."""
+        return self.protected_marker
 
     def describe(self) -> str:
         return (f"cells of fewer than {self.min_cell} people suppressed; magnitude cells checked "

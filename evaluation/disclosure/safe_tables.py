@@ -3,16 +3,20 @@
 ``Disclosure.show`` takes any table that carries a count of people per row (summaries with n,
 coverage tables, estimate tables); ``crosstab`` and ``frequencies`` count people themselves;
 ``aggregate`` summarises magnitude data; ``model`` guards a fitted regression. Each returns a
-``SafeTable``: the values with suppressed cells written as the marker (``<5``), a footnote that
-says what was done, and a record in the ``Disclosure``'s log. Its HTML carries the class
-``ipeval-sdc``, which the output checker recognises as having passed this layer.
+:class:`~evaluation.disclosure.safe_table.SafeTable`: the values with a count of too few people
+written as the marker (``<5``) and a number hidden to protect one as the protected mark (``·``),
+and a record in the ``Disclosure``'s log. Its HTML carries the class ``ipeval-sdc``, which the
+output checker recognises as having passed this layer.
+
+One ``Disclosure`` serves one report: its ledger (:mod:`.linked`) remembers every count shown,
+so a count hidden in one table is hidden in the next, a count published in one is never chosen
+to protect a cell in another, and the report's last line, ``display(sdc)``, says once what the
+marks mean and carries the structure an attacker or the output checker needs.
 """
 from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,67 +24,15 @@ import pandas as pd
 from evaluation.constraints import name_list, validate_params
 from evaluation.estimates import COMPLEMENTS_ATTR, COUNT_COMPLEMENTS, COUNTS_ATTR
 from evaluation.errors import ParameterError
-from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
+from evaluation.disclosure.linked import Ledger, cell_id
+from evaluation.disclosure.row_tables import (EXTREME_NAME, VIEW_KEYS, RowSpec, leading_keys, named_counts,
+                                              protect_rows, share_columns)
+from evaluation.disclosure.rules import SAFE_CLASS, DisclosureRules
+from evaluation.disclosure.safe_table import SafeTable
 from evaluation.disclosure.suppression import secondary_suppression
 
-@dataclass
-class SafeTable:
-    """A table that has passed the disclosure rules."""
-
-    values: pd.DataFrame           # numbers, NaN where suppressed
-    suppressed: pd.DataFrame       # True where suppressed (primary or secondary)
-    record: dict
-    rules: DisclosureRules
-    notes: list = field(default_factory=list)
-
-    @property
-    def shown(self) -> pd.DataFrame:
-        """The table as displayed: suppressed cells as the marker text, counts as integers."""
-        out = self.values.copy()
-        for col in out.columns:
-            s = out[col]
-            if pd.api.types.is_float_dtype(s) and s.notna().any() and (s.dropna() % 1 == 0).all() \
-                    and col not in {"estimate", "ci_low", "ci_high", "share", "p_value"}:
-                out[col] = s.astype("Int64")
-        out = out.astype(object)
-        out[self.suppressed] = self.rules.suppressed_text
-        return out
-
-    def footnote(self) -> str:
-        r = self.record
-        parts = [f"Cells resting on fewer than {self.rules.min_cell} people are shown as "
-                 f"{self.rules.suppressed_text}."]
-        if r.get("secondary"):
-            parts.append(f"{r['secondary']} further cell(s) are hidden so that no hidden cell "
-                         f"can be worked out from the others or from the totals.")
-        if r.get("margins"):
-            parts.append("Totals are sums of the cells shown.")
-        return " ".join(parts + self.notes)
-
-    def _repr_html_(self) -> str:
-        attrs = html.escape(json.dumps({"name": self.record.get("name"),
-                                        "min_cell": self.rules.min_cell}), quote=True)
-        body = self.shown.to_html(classes=["dataframe", SAFE_CLASS], na_rep="", escape=True,
-                                  float_format=lambda v: f"{v:.3f}")
-        body = body.replace("<table ", f"<table {SAFE_ATTRIBUTE}=\"{attrs}\" ", 1)
-        return f"{body}<p class=\"{SAFE_CLASS}-note\"><small>{html.escape(self.footnote())}</small></p>"
-
-    def __repr__(self) -> str:
-        return f"{self.shown.to_string()}\n{self.footnote()}"
-
-    def to_csv(self, path, **kwargs) -> None:
-        """Write the table as shown (markers as text), never the suppressed numbers, and beside
-        it ``<name>.ipeval-sdc.json`` saying it passed the layer (a CSV cannot carry the HTML
-        class the output checker looks for)."""
-        path = Path(path)
-        self.shown.to_csv(path, **kwargs)
-        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        sidecar.write_text(json.dumps({"table": self.record.get("name"),
-                                       "min_cell": self.rules.min_cell,
-                                       "rules": self.rules.as_dict(),
-                                       "suppressed": self.record.get("suppressed")},
-                                      ensure_ascii=False, indent=1), encoding="utf-8")
-
+SUMMARY_CLASS = f"{SAFE_CLASS}-summary"          # the report's one disclosure sentence
+LOG_ATTRIBUTE = "data-ipeval-disclosure"          # the report's disclosure log, as JSON
 
 class Disclosure:
     """Applies the study's disclosure rules to every table shown, and remembers what it did.
@@ -92,26 +44,32 @@ class Disclosure:
     >>> print(sdc.show(t, name="demo").shown.to_string(index=False))
     group  n estimate
         a 40      0.5
-        b <5       <5
-        c <5       <5
+        b <5        ·
+        c  ·        ·
 
     Group c is hidden too although it has 25 people: with b alone hidden, b's n would be the
-    total shown elsewhere minus the others.
+    total shown elsewhere minus the others. Its n is marked ``·``, not ``<5``: a count of 25 is
+    hidden to protect b, and ``<5`` would say it was fewer than 5.
     """
 
-    def __init__(self, rules: DisclosureRules | None = None):
+    def __init__(self, rules: DisclosureRules | None = None, *, internal: bool = False):
         self.rules = rules or DisclosureRules()
+        self.internal = bool(internal)
         self.log: list[dict] = []
+        self.figures: list[dict] = []
+        self.ledger = Ledger()
 
     @classmethod
-    def for_study(cls, study) -> "Disclosure":
-        return cls(DisclosureRules.from_manifest(study.manifest.disclosure))
+    def for_study(cls, study, *, internal: bool = False) -> "Disclosure":
+        """The study's rules (``disclosure:`` in study.yaml); ``internal`` for a run whose
+        report is not to be shared (person-level figures allowed, every page labelled)."""
+        return cls(DisclosureRules.from_manifest(study.manifest.disclosure), internal=internal)
 
     # -- tables with an n per row ------------------------------------------------------------
     @validate_params({"table": ["frame"], "n": [str, None], "complements": [dict, None],
-                      "name": [str, None]})
+                      "population": [str, None], "name": [str, None]})
     def show(self, table: pd.DataFrame, *, n: str | None = "n", counts=None, complements=None,
-             name: str | None = None) -> SafeTable:
+             keys=None, population: str | None = None, name: str | None = None) -> SafeTable:
         """Any table with a count of people per row: a row resting on fewer than min_cell people
         has all its numbers hidden; other count columns (``counts``) hide their row's derived
         numbers when small, as does a small complement (``complements={"n_exposed": "n"}``:
@@ -132,43 +90,54 @@ class Disclosure:
         >>> sdc = Disclosure()
         >>> t = pd.DataFrame({"outcome": ["y", "z"], "estimate": [0.2, 0.4], "n": [40, 30],
         ...                   "n_exposed": [20, 28]})
-        >>> sdc.show(t).shown["estimate"].tolist()    # z: 2 unexposed; then y joins it
-        ['<5', '<5']
+        >>> sdc.show(t).shown["estimate"].tolist()    # z: 2 unexposed
+        [0.2, '·']
+
+        Outcomes are different questions about the same people (their rows add up to
+        nothing), so y need not hide with z; rows of groups (institutions, bands) would.
         >>> sdc.show(t, counts=[]).shown["estimate"].tolist()
         [0.2, 0.4]
         """
         t = table.reset_index(drop=True).copy()
-        n, counts, complements = self._count_columns(t, n, counts, complements)
-        count_cols = ([n] if n else []) + [c for c in counts if c != n]
-        absent = [c for c in count_cols if c not in t.columns]
+        t.attrs = dict(table.attrs)
+        spec = self._spec(t, n, counts, complements, keys, population, name)
+        absent = [c for c in ([spec.n] if spec.n else []) + spec.counts if c not in t.columns]
         if absent:
             raise ParameterError(f"Disclosure.show: count column(s) {absent} are not in the "
                                  f"table; its columns: {list(t.columns)}.")
-        numeric = [c for c in t.columns if pd.api.types.is_numeric_dtype(t[c])
-                   and not pd.api.types.is_bool_dtype(t[c])]
-        sup = pd.DataFrame(False, index=t.index, columns=t.columns)
-        small_rows = np.zeros(len(t), dtype=bool)
-        if n:
-            small_rows = self.rules.small_count(t[n])
-        for col in count_cols:
-            small = self.rules.small_count(t[col])
-            partner = (complements or {}).get(col)
-            if partner:
-                small |= self.rules.small_count(t[partner] - t[col])
-            sup.loc[small, col] = True
-            derived = [c for c in numeric if c not in count_cols]
-            sup.loc[small, derived] = True
-        sup.loc[small_rows, numeric] = True
-        secondary = 0
-        for col in count_cols:   # complementary suppression down each count column
-            extra = secondary_suppression(t[col].to_numpy()[None, :], sup[col].to_numpy()[None, :])[0]
-            if extra.any():
-                secondary += int(extra.sum())
-                sup.loc[extra, numeric] = True
+        t = t.drop(columns=spec.dropped)
+        primary, secondary = protect_rows(t, spec, self.rules, self.ledger)
         values = t.copy()
-        for col in numeric:
-            values[col] = values[col].astype(float).where(~sup[col])
-        return self._finish(values, sup, name, kind="rows", secondary=secondary)
+        for col in t.columns:
+            if (primary[col] | secondary[col]).any():
+                values[col] = values[col].astype(float).where(~(primary[col] | secondary[col]))
+        notes = ([f"Not shown: {', '.join(map(str, spec.dropped))} (a minimum or maximum is one "
+                  f"person's value)."] if spec.dropped else [])
+        return self._finish(values, primary, secondary, name, kind="rows", notes=notes,
+                            population=spec.population)
+
+    def _spec(self, t, n, counts, complements, keys, population, name) -> RowSpec:
+        """What :meth:`show` knows of the table's columns: told, marked, or read off."""
+        told = counts is not None
+        n, counts, complements = self._count_columns(t, n, counts, complements)
+        stop = set(counts) | ({n} if n else set())
+        if not told:    # columns named like counts (n_missing, treated_n …) are counts too
+            counts = counts + named_counts(t, exclude=stop | set(t.attrs.get("keys") or []))
+            stop |= set(counts)
+            prefixed = {c: f"{c.rsplit('_', 1)[0]}_n" for c in counts if c.endswith("_count")}
+            complements = {**{c: p for c, p in prefixed.items() if p in t.columns}, **complements}
+        keys = (name_list(keys, "keys", "Disclosure.show") if keys is not None
+                else list(t.attrs.get("keys") or leading_keys(t, stop)))
+        shares, percent = share_columns(t, n, dict(t.attrs.get("shares") or {}),
+                                        skip=set(keys) | stop)
+        dropped = [c for c in t.columns if isinstance(c, str) and c not in keys and c not in stop
+                   and EXTREME_NAME.match(c) and pd.api.types.is_numeric_dtype(t[c])]
+        return RowSpec(n=n, counts=[c for c in counts if c != n], complements=complements or {},
+                       keys=keys, shares=shares, percent=percent,
+                       population=str(population or t.attrs.get("population")
+                                      or f"table {name or len(self.log) + 1}"),
+                       conditions=dict(t.attrs.get("conditions") or {}), dropped=dropped,
+                       views=VIEW_KEYS | set(t.attrs.get("views") or []))
 
     @staticmethod
     def _count_columns(t: pd.DataFrame, n, counts, complements) -> tuple:
@@ -191,81 +160,119 @@ class Disclosure:
 
     # -- counts of people ---------------------------------------------------------------------
     def crosstab(self, data: pd.DataFrame, index: str, columns: str, *, margins: bool = True,
-                 name: str | None = None) -> SafeTable:
+                 population: str | None = None, name: str | None = None) -> SafeTable:
         """People counted by two variables, with primary and secondary suppression and totals
         recomputed from the cells shown."""
         for col in (index, columns):
             if col not in data.columns:
                 raise ParameterError(f"Disclosure.crosstab: {col!r} is not a column.")
         counts = pd.crosstab(data[index], data[columns])
-        return self._count_table(counts, margins=margins, name=name or f"{index} × {columns}")
+        return self._count_table(counts, margins=margins, name=name or f"{index} × {columns}",
+                                 population=population or data.attrs.get("population"),
+                                 axes=(index, columns))
 
-    def frequencies(self, data: pd.DataFrame, column: str, *, name: str | None = None) -> SafeTable:
+    def frequencies(self, data: pd.DataFrame, column: str, *, population: str | None = None,
+                    name: str | None = None) -> SafeTable:
         """People per category of one variable, with share of the shown total."""
         if column not in data.columns:
             raise ParameterError(f"Disclosure.frequencies: {column!r} is not a column.")
         counts = data[column].value_counts(dropna=False).sort_index().to_frame("n")
-        safe = self._count_table(counts.T, margins=False, name=name or column)
-        n = safe.values.T
-        sup = safe.suppressed.T
+        safe = self._count_table(counts.T, margins=False, name=name or column,
+                                 population=population or data.attrs.get("population"),
+                                 axes=(None, column))
+        n, primary, secondary = safe.values.T, safe.primary.T, safe.secondary.T
         # Shares of everyone counted: the hidden cells' sum can be read off (at least two are
         # hidden together), no single one of them.
         n["share"] = n["n"] / counts["n"].sum()
-        sup["share"] = sup["n"]
+        primary["share"], secondary["share"] = False, primary["n"] | secondary["n"]
         n.loc["Total (shown)"] = [n["n"].sum(skipna=True), n["share"].sum(skipna=True)]
-        # (the shown total and its share say how many are in hidden cells, together)
-        sup.loc["Total (shown)"] = False
+        primary.loc["Total (shown)"] = secondary.loc["Total (shown)"] = False
         self.log.pop()
-        return self._finish(n, sup, name or column, kind="frequencies",
-                            secondary=safe.record["secondary"], margins=True)
+        return self._finish(n, primary, secondary, name or column, kind="frequencies",
+                            margins=True, population=safe.record["population"])
 
-    def counts(self, table: pd.DataFrame, *, margins: bool = False, name: str | None = None) -> SafeTable:
+    def counts(self, table: pd.DataFrame, *, margins: bool = False, population: str | None = None,
+               name: str | None = None) -> SafeTable:
         """A table whose every cell is a count of people (a pivot of counts): primary and
         secondary suppression over rows and columns; totals, if asked, from the shown cells."""
-        return self._count_table(table.fillna(0), margins=margins, name=name)
+        axes = (table.index.name, table.columns.name)
+        return self._count_table(table.fillna(0), margins=margins, name=name, axes=axes,
+                                 population=population or table.attrs.get("population"))
 
-    def _count_table(self, counts: pd.DataFrame, *, margins: bool, name: str | None) -> SafeTable:
+    def _count_table(self, counts: pd.DataFrame, *, margins: bool, name: str | None,
+                     population=None, axes=(None, None)) -> SafeTable:
+        population = str(population or f"table {name or len(self.log) + 1}")
         c = counts.to_numpy(dtype=float)
+        ids = [[cell_id(population, "n", _conditions(axes, i, j)) for j in counts.columns]
+               for i in counts.index]
+        forced = np.array([[self.ledger.hidden_elsewhere(x) for x in row] for row in ids], dtype=bool)
+        known = np.array([[self.ledger.published(x) for x in row] for row in ids], dtype=bool)
         primary = self.rules.small_count(c)
-        extra = secondary_suppression(c, primary)
+        extra = secondary_suppression(c, primary | forced, published=known) | (forced & ~primary)
         mask = primary | extra
+        for r, row in enumerate(ids):
+            for k, x in enumerate(row):
+                ids[r][k] = self.ledger.record(x, c[r, k], "primary" if primary[r, k] else
+                                               "secondary" if extra[r, k] else "shown")
+        self._relate_grid(ids, population, counts, axes)
         values = counts.astype(float).where(~mask)
-        sup = pd.DataFrame(mask, index=counts.index, columns=counts.columns)
+        prim = pd.DataFrame(primary, index=counts.index, columns=counts.columns)
+        sec = pd.DataFrame(extra & ~primary, index=counts.index, columns=counts.columns)
         if margins:
             values["Total (shown)"] = values.sum(axis=1, skipna=True)
-            sup["Total (shown)"] = False
             values.loc["Total (shown)"] = values.sum(axis=0, skipna=True)
-            sup.loc["Total (shown)"] = False
-        return self._finish(values, sup, name, kind="counts", secondary=int(extra.sum()),
-                            margins=margins)
+            prim, sec = (f.reindex(index=values.index, columns=values.columns, fill_value=False)
+                         for f in (prim, sec))
+        return self._finish(values, prim, sec, name, kind="counts", margins=margins,
+                            population=population)
+
+    def _relate_grid(self, ids, population, counts, axes) -> None:
+        """A reader of a cross-table knows its rows and columns add up to their totals."""
+        index, columns = axes
+        for r, i in enumerate(counts.index):
+            self.ledger.relate(cell_id(population, "n", _conditions((index, None), i, None)), ids[r])
+        for k, j in enumerate(counts.columns):
+            self.ledger.relate(cell_id(population, "n", _conditions((None, columns), None, j)),
+                               [row[k] for row in ids])
+        self.ledger.relate(cell_id(population, "n", {}), [x for row in ids for x in row])
 
     # -- magnitude data ---------------------------------------------------------------------------
     def aggregate(self, data: pd.DataFrame, by, value: str, *, stats=("mean", "sd", "median"),
                   name: str | None = None) -> SafeTable:
         """Summaries of a magnitude variable per group, each cell checked with the threshold,
-        dominance, p-ratio and zeros rules on its contributions."""
+        dominance, p-ratio and zeros rules on its contributions. A minimum or maximum is one
+        person's value: asked for, it is left out and the note says so."""
         by = [by] if isinstance(by, str) else list(by)
         for col in [*by, value]:
             if col not in data.columns:
                 raise ParameterError(f"Disclosure.aggregate: {col!r} is not a column.")
-        funcs = {"mean": "mean", "sd": "std", "median": "median", "sum": "sum", "min": "min",
-                 "max": "max"}
+        funcs = {"mean": "mean", "sd": "std", "median": "median", "sum": "sum"}
+        unknown = [s for s in stats if s not in funcs and s not in ("min", "max")]
+        if unknown:
+            raise ParameterError(f"Disclosure.aggregate: unknown statistic(s) {unknown}; "
+                                 f"known: {sorted(funcs)}.")
+        dropped = [s for s in stats if s in ("min", "max")]
+        stats = [s for s in stats if s in funcs]
         grouped = data.groupby(by, observed=True, dropna=False)[value]
         table = grouped.agg(**{s: funcs[s] for s in stats}).reset_index()
         table.insert(len(by), "n", grouped.count().to_numpy())
         fails = grouped.apply(lambda s: ",".join(self.rules.magnitude_fails(s.to_numpy()))).to_numpy()
-        sup = pd.DataFrame(False, index=table.index, columns=table.columns)
         failed = np.array([bool(f) for f in fails])
-        sup.loc[failed, ["n", *stats]] = True
         extra = secondary_suppression(table["n"].to_numpy()[None, :], failed[None, :])[0]
-        sup.loc[extra, ["n", *stats]] = True
+        primary = pd.DataFrame(False, index=table.index, columns=table.columns)
+        secondary = primary.copy()
+        primary.loc[self.rules.small_count(table["n"]) & failed, "n"] = True
+        secondary.loc[failed | extra, ["n", *stats]] = True
+        secondary &= ~primary
         values = table.copy()
         for col in ["n", *stats]:
-            values[col] = values[col].astype(float).where(~sup[col])
+            values[col] = values[col].astype(float).where(~(primary[col] | secondary[col]))
         rules = {r for f in fails for r in f.split(",") if r}
         notes = [f"Rules that hid cells: {', '.join(sorted(rules))}."] if rules else []
-        return self._finish(values, sup, name or f"{value} by {', '.join(by)}", kind="magnitude",
-                            secondary=int(extra.sum()), notes=notes)
+        if dropped:
+            notes.append(f"Not shown: {', '.join(dropped)} (one person's value).")
+        return self._finish(values, primary, secondary, name or f"{value} by {', '.join(by)}",
+                            kind="magnitude", notes=notes)
 
     # -- models -----------------------------------------------------------------------------------
     def model(self, result, *, name: str | None = None) -> SafeTable:
@@ -276,27 +283,81 @@ class Disclosure:
                                "ci_high": result.conf_int()[1], "p_value": result.pvalues})
         params["n"] = int(result.nobs)
         params["df_resid"] = dof
-        sup = pd.DataFrame(dof < self.rules.min_residual_dof, index=params.index,
-                           columns=params.columns)
+        refused = dof < self.rules.min_residual_dof
+        secondary = pd.DataFrame(refused, index=params.index, columns=params.columns)
+        primary = pd.DataFrame(False, index=params.index, columns=params.columns)
         notes = []
-        if dof < self.rules.min_residual_dof:
+        if refused:
             notes.append(f"Model not shown: {dof:g} residual degrees of freedom, fewer than "
                          f"{self.rules.min_residual_dof}.")
-        return self._finish(params.where(~sup), sup, name or "model", kind="model", secondary=0,
-                            notes=notes, extra={"df_resid": dof})
+        return self._finish(params.where(~secondary), primary, secondary, name or "model",
+                            kind="model", notes=notes, extra={"df_resid": dof})
 
-    # -- record ---------------------------------------------------------------------------------
-    def _finish(self, values, sup, name, *, kind, secondary, margins=False, notes=(), extra=None):
+    # -- record -----------------------------------------------------------------------------------
+    def _finish(self, values, primary, secondary, name, *, kind, margins=False, notes=(),
+                population=None, extra=None):
         record = {"name": name or f"table {len(self.log) + 1}", "kind": kind,
-                  "cells": int(sup.size), "suppressed": int(sup.to_numpy().sum()),
-                  "secondary": int(secondary), "margins": margins, **(extra or {})}
+                  "cells": int(primary.size), "primary": int(primary.to_numpy().sum()),
+                  "secondary": int(secondary.to_numpy().sum()),
+                  "suppressed": int((primary | secondary).to_numpy().sum()),
+                  "margins": margins, "population": population, **(extra or {})}
         self.log.append(record)
-        return SafeTable(values, sup, record, self.rules, list(notes))
+        return SafeTable(values, primary, secondary, record, self.rules, list(notes))
+
+    def figure_drawn(self, name: str, *, source: str | None = None,
+                     person_level: bool = False) -> None:
+        """Log a figure of the report (the figure functions call this): which table it
+        illustrates, and whether it shows single people, which only an internal report may."""
+        if person_level and not self.internal:
+            raise ParameterError(f"Figure {name!r} shows single people; it is drawn only in an "
+                                 f"internal run (internal=True), never in a report to share.")
+        self.figures.append({"name": str(name), "source": source,
+                             "person_level": bool(person_level)})
 
     def summary(self) -> pd.DataFrame:
         """What the layer did, a row per table shown."""
-        return pd.DataFrame(self.log, columns=["name", "kind", "cells", "suppressed", "secondary",
-                                               "margins"])
+        return pd.DataFrame(self.log, columns=["name", "kind", "cells", "suppressed", "primary",
+                                               "secondary", "margins"])
+
+    def sentence(self) -> str:
+        """The report's one sentence on disclosure control: what the two marks mean and how
+        many cells each hid."""
+        log = self.summary()
+        p, s = int(log["primary"].sum()), int(log["secondary"].sum())
+        text = (f"{len(log)} tables in this report passed the disclosure rules "
+                f"({self.rules.describe()}): {self.rules.suppressed_text} marks a count of fewer "
+                f"than {self.rules.min_cell} people ({p} cells), {self.rules.protected_text} a "
+                f"number hidden so that no such count can be worked out from the others, the "
+                f"totals or another table ({s} cells).")
+        if self.internal:
+            text = "INTERNAL — not for sharing. " + text
+        return text
+
+    def disclosure_log(self) -> dict:
+        """Structure of what the report showed (never a hidden value): for the output checker
+        and an attacker."""
+        return {"rules": self.rules.as_dict(), "internal": self.internal,
+                "tables": [{k: r.get(k) for k in ("name", "kind", "primary", "secondary",
+                                                  "population")} for r in self.log],
+                "figures": list(self.figures), **self.ledger.log(self.rules)}
+
+    def _repr_html_(self) -> str:
+        data = html.escape(json.dumps(self.disclosure_log(), ensure_ascii=False, default=str),
+                           quote=True)
+        return (f"<p class=\"{SUMMARY_CLASS}\" {LOG_ATTRIBUTE}=\"{data}\">"
+                f"<small>{html.escape(self.sentence())}</small></p>")
+
+    def _repr_markdown_(self) -> str:
+        return self.sentence()
+
+
+def _conditions(axes, i, j) -> dict:
+    out = {}
+    if axes[0] is not None and i is not None:
+        out[str(axes[0])] = i
+    if axes[1] is not None and j is not None:
+        out[str(axes[1])] = j
+    return out
 
 
 def hide_small_levels(dist: pd.DataFrame, rules: DisclosureRules, *, keys, n: str = "n",

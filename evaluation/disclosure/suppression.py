@@ -12,73 +12,97 @@ import numpy as np
 from scipy.optimize import linprog
 
 
-def secondary_suppression(counts: np.ndarray, primary: np.ndarray, *, max_rounds: int = 100) -> np.ndarray:
+def secondary_suppression(counts: np.ndarray, primary: np.ndarray, *, published=None,
+                          max_rounds: int = 100) -> np.ndarray:
     """Cells to suppress in addition to ``primary`` (a boolean mask of the same shape).
 
     Greedy: while a row or a column has exactly one suppressed cell, suppress its smallest
     other cell (preferring one whose column or row already has a suppression, which closes
     the pattern with fewer cells). Then audit; a cell the attacker could still solve for gets
     its row's next smallest cell suppressed, and the loop starts again.
+
+    ``published`` marks cells the reader already knows from another table of the report:
+    hiding one of them here would protect nothing, so they are chosen only when no other cell
+    of the line is left. A missing count (NaN: a row the column does not apply to) is never
+    chosen.
     """
-    # A missing count (a row the column does not apply to) is never chosen to hide another.
-    counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
+    raw = np.atleast_2d(np.asarray(counts, dtype=float))
+    counts = np.nan_to_num(raw, nan=0.0)
     mask = np.atleast_2d(np.asarray(primary, dtype=bool)).copy()
+    known = (np.zeros_like(mask) if published is None
+             else np.atleast_2d(np.asarray(published, dtype=bool)).copy())
+    absent = np.isnan(raw)
     if not mask.any():
         return np.zeros_like(mask)
     for _ in range(max_rounds):
-        changed = _close_lines(counts, mask) | _close_lines(counts.T, mask.T)
+        changed = (_close_lines(counts, mask, known, absent)
+                   | _close_lines(counts.T, mask.T, known.T, absent.T))
         if changed:
             continue
-        exposed = audit(counts, mask)
+        exposed = audit(np.where(absent, 0.0, counts), mask | known | absent, known=known | absent)
         if not exposed:
             break
         r, c = exposed[0]
-        _suppress_smallest(counts[r], mask[r], prefer=mask.any(axis=0), exclude=c)
+        if not _suppress_smallest(counts[r], mask[r], known[r], absent[r],
+                                  prefer=mask.any(axis=0), exclude=c):
+            if not _suppress_smallest(counts[:, c], mask[:, c], known[:, c], absent[:, c],
+                                      prefer=mask.any(axis=1), exclude=r):
+                break   # nothing left to hide: the report's attacker will say so
     return mask & ~np.atleast_2d(np.asarray(primary, dtype=bool))
 
 
-def _close_lines(counts: np.ndarray, mask: np.ndarray) -> bool:
-    """Rows with exactly one suppressed cell get one more (works on a view: pass .T for columns)."""
+def _close_lines(counts: np.ndarray, mask: np.ndarray, known: np.ndarray, absent: np.ndarray) -> bool:
+    """Rows with exactly one suppressed cell get one more (works on a view: pass .T for columns).
+    A row of one cell has no total to subtract from, and is left alone."""
     changed = False
     other_axis_has = mask.any(axis=0)
     for r in range(counts.shape[0]):
-        if mask[r].sum() == 1 and counts.shape[1] > 1:
-            changed |= _suppress_smallest(counts[r], mask[r], prefer=other_axis_has, exclude=None)
+        if mask[r].sum() == 1 and (~absent[r]).sum() > 1:
+            changed |= _suppress_smallest(counts[r], mask[r], known[r], absent[r],
+                                          prefer=other_axis_has, exclude=None)
     return changed
 
 
-def _suppress_smallest(row: np.ndarray, row_mask: np.ndarray, *, prefer: np.ndarray, exclude) -> bool:
-    candidates = [j for j in range(len(row)) if not row_mask[j] and j != exclude]
+def _suppress_smallest(row, row_mask, row_known, row_absent, *, prefer, exclude) -> bool:
+    candidates = [j for j in range(len(row))
+                  if not row_mask[j] and not row_absent[j] and j != exclude]
     if not candidates:
         return False
-    # Smallest positive cell first (a zero is uninformative to hide), columns that already
-    # hold a suppression before others.
-    j = min(candidates, key=lambda k: (row[k] <= 0, not prefer[k], row[k]))
+    # A cell published elsewhere last; then the smallest positive cell (a zero is uninformative
+    # to hide), columns that already hold a suppression before others.
+    j = min(candidates, key=lambda k: (row_known[k], row[k] <= 0, not prefer[k], row[k]))
     row_mask[j] = True
     return True
 
 
-def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5) -> list[tuple[int, int]]:
+def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
+          known=None) -> list[tuple[int, int]]:
     """Suppressed cells an attacker could pin down from the true row and column totals.
 
     For each suppressed cell, the smallest and largest value it can take given every row and
     column total and non-negative cells (two linear programs). A cell whose range is narrower
-    than ``tolerance`` is exposed.
+    than ``tolerance`` is exposed. ``known`` cells (inside ``mask``) are hidden in this table
+    but known to the reader from elsewhere: they count as unknowns for the linear programs and
+    are never reported.
     """
     counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
     mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+    known = np.zeros_like(mask) if known is None else np.atleast_2d(np.asarray(known, dtype=bool))
     cells = list(zip(*np.nonzero(mask)))
     if not cells:
         return []
-    bounds = cell_bounds(counts, mask)
-    return [cell for cell, (lo, hi) in zip(cells, bounds) if hi - lo < tolerance]
+    bounds = cell_bounds(counts, mask, known=known)
+    return [cell for cell, (lo, hi) in zip(cells, bounds)
+            if hi - lo < tolerance and not known[cell]]
 
 
-def cell_bounds(counts: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
+def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None) -> list[tuple[float, float]]:
     """(min, max) of each suppressed cell (in ``np.nonzero(mask)`` order) over every table with
-    the same row totals, column totals and shown cells, and no negative cell."""
+    the same row totals, column totals and shown cells, and no negative cell. ``known`` cells
+    are fixed at their value (the reader has them from another table)."""
     counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
     mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+    known = np.zeros_like(mask) if known is None else np.atleast_2d(np.asarray(known, dtype=bool))
     cells = list(zip(*np.nonzero(mask)))
     index = {cell: k for k, cell in enumerate(cells)}
     n_rows, n_cols = counts.shape
@@ -101,6 +125,12 @@ def cell_bounds(counts: np.ndarray, mask: np.ndarray) -> list[tuple[float, float
         if col.any():
             a_eq.append(col)
             b_eq.append(counts[:, c][mask[:, c]].sum())
+    for cell, k in index.items():
+        if known[cell]:
+            fixed = np.zeros(len(cells))
+            fixed[k] = 1
+            a_eq.append(fixed)
+            b_eq.append(counts[cell])
     if not a_eq:
         return [(0.0, np.inf)] * len(cells)
     out = []

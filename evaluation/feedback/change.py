@@ -261,8 +261,13 @@ def category_shares(changes: pd.DataFrame, by=None, *, confidence: float = 0.95)
     out["estimate"] = (out["count"] / out["n"].where(out["n"] > 0)).round(9)
     out["ci_low"], out["ci_high"] = proportion_ci(out["count"], out["n"], confidence=confidence)
     out["measure"], out["scale"] = SHARE_MEASURE, "proportion"
-    return measure_table(out.to_dict("records"), keys=[*groups, "category"],
-                         extra=["count", "denominator"])
+    table = measure_table(out.to_dict("records"), keys=[*groups, "category"],
+                          extra=["count", "denominator"])
+    # For the disclosure layer: the categories of one denominator partition it (the four change
+    # categories add up to "episodes with a change"), so hidden counts are closed within it.
+    table.attrs.update(keys=[*groups, "denominator", "category"], views=["denominator"],
+                       population="episodes")
+    return table
 
 
 def rule_text(changes: pd.DataFrame) -> str:

@@ -29,6 +29,7 @@ DISCLOSURE_KEYS = {
     "dominance_k": ((int, float), "a number"), "p_ratio": ((int, float), "a number"),
     "min_residual_dof": (int, "a whole number"), "zeros_are_disclosive": (bool, "true or false"),
     "marker": (str, "text such as '<{min_cell}'"),
+    "protected_marker": (str, "a short mark such as '·' or 'x'"),
 }
 
 

@@ -57,13 +57,15 @@ def test_show_hides_small_rows_and_their_estimates():
                       "estimate": [.5, .33, .92, .33]})
     safe = Disclosure().show(t, counts=["n_exposed"], complements={"n_exposed": "n"})
     shown = safe.shown.set_index("group")
-    assert shown.loc["b", "n"] == "<5" and shown.loc["b", "estimate"] == "<5"
-    # c: 23 of 25 exposed -> 2 unexposed is a small count: n_exposed and the estimate hidden.
-    assert shown.loc["c", "n_exposed"] == "<5" and shown.loc["c", "estimate"] == "<5"
+    # b's n is a count of 3: "<5"; its estimate is hidden with it, to protect it: "·".
+    assert shown.loc["b", "n"] == "<5" and shown.loc["b", "estimate"] == "·"
+    # c: 23 of 25 exposed -> 2 unexposed is a small count: n_exposed (23, not fewer than 5,
+    # so "·") and the estimate hidden.
+    assert shown.loc["c", "n_exposed"] == "·" and shown.loc["c", "estimate"] == "·"
     # b alone hidden in the n column: the next smallest row (c, 25) is hidden with it, so that
     # b's n cannot be found by subtracting the others from a total shown elsewhere.
-    hidden_n = [g for g in "abcd" if shown.loc[g, "n"] == "<5"]
-    assert hidden_n == ["b", "c"]
+    hidden_n = [g for g in "abcd" if shown.loc[g, "n"] in ("<5", "·")]
+    assert hidden_n == ["b", "c"] and shown.loc["c", "n"] == "·"
     assert shown.loc["a", "n"] == 40 and shown.loc["d", "n"] == 30
     assert "ipeval-sdc" in safe._repr_html_() and "&lt;5" in safe._repr_html_()
     assert not np.isfinite(safe.values.set_index("group").loc["b", "estimate"])
@@ -75,8 +77,8 @@ def test_show_protects_the_contracts_count_columns_without_being_told():
     shown = Disclosure().show(t).shown.set_index("outcome")
     # b: 30 − 28 = 2 unexposed (the complement within n); d: 2 exposed. Both hidden, their
     # estimates with them; n itself is large everywhere and stays.
-    assert shown.loc["b", "n_exposed"] == "<5" and shown.loc["b", "estimate"] == "<5"
-    assert shown.loc["d", "n_exposed"] == "<5" and shown.loc["d", "estimate"] == "<5"
+    assert shown.loc["b", "n_exposed"] == "·" and shown.loc["b", "estimate"] == "·"
+    assert shown.loc["d", "n_exposed"] == "<5" and shown.loc["d", "estimate"] == "·"
     assert shown.loc["a", "n_exposed"] == 20 and shown.loc["c", "estimate"] == 0.3
     assert list(shown["n"]) == [40, 30, 25, 50]
 
@@ -85,8 +87,8 @@ def test_show_protects_count_and_its_complement_without_being_told():
     shares = pd.DataFrame({"group": list("abc"), "count": [10, 3, 22], "n": [40, 30, 24],
                            "estimate": [.25, .1, 22 / 24]})
     shown = Disclosure().show(shares).shown.set_index("group")
-    assert shown.loc["b", "count"] == "<5" and shown.loc["b", "estimate"] == "<5"   # 3 people
-    assert shown.loc["c", "count"] == "<5" and shown.loc["c", "estimate"] == "<5"   # 24 − 22 = 2
+    assert shown.loc["b", "count"] == "<5" and shown.loc["b", "estimate"] == "·"   # 3 people
+    assert shown.loc["c", "count"] == "·" and shown.loc["c", "estimate"] == "·"    # 24 − 22 = 2
     assert shown.loc["a", "count"] == 10 and shown.loc["a", "estimate"] == 0.25
 
 
@@ -108,6 +110,7 @@ def test_a_table_carries_its_count_columns_in_its_attrs():
     told = Disclosure().show(alerts, n=None, counts=["sessions"]).shown
     shown = Disclosure().show(marked).shown
     assert shown.equals(told) and shown.loc[1, "sessions"] == "<5"
+    assert shown.loc[1, "share"] == "·"
     # The mark follows a selection; an explicit counts= wins over it.
     assert Disclosure().show(marked[["alert", "sessions"]]).shown.loc[1, "sessions"] == "<5"
     assert Disclosure().show(marked, n=None, counts=[]).shown.loc[1, "sessions"] == 3
@@ -121,7 +124,7 @@ def test_a_marked_table_keeps_the_contracts_count_columns():
     told = Disclosure().show(t, counts=["n_exposed", "n_missing"],
                              complements={"n_exposed": "n"}).shown.set_index("group")
     assert shown.equals(told)
-    assert shown.loc["b", "n_exposed"] == "<5" and shown.loc["c", "n_missing"] == "<5"
+    assert shown.loc["b", "n_exposed"] == "·" and shown.loc["c", "n_missing"] == "<5"
 
 
 def test_a_marked_complement_is_protected():
@@ -131,7 +134,7 @@ def test_a_marked_complement_is_protected():
     marked = with_counts(t, ["units with disagreement", "units"],
                          complements={"units with disagreement": "units"})
     shown = Disclosure().show(marked).shown.set_index("code")
-    assert shown.loc["y", "units with disagreement"] == "<5"       # 30 − 28 = 2 agree
+    assert shown.loc["y", "units with disagreement"] == "·"       # 30 − 28 = 2 agree
 
 
 def test_show_and_with_counts_check_their_parameters():
@@ -151,9 +154,10 @@ def test_aggregate_applies_magnitude_rules():
                          "v": [10, 11, 12, 9, 10, 11, 500, 400, 1, 1, 1, 1, 5, 5, 5]})
     safe = Disclosure().aggregate(data, "g", "v", stats=("mean", "sum"))
     shown = safe.shown.set_index("g")
-    assert shown.loc["a", "mean"] != "<5"
-    assert shown.loc["b", "sum"] == "<5"          # dominated by two contributors
+    assert shown.loc["a", "mean"] not in ("<5", "·")
+    assert shown.loc["b", "sum"] == "·"           # dominated by two contributors
     assert shown.loc["c", "n"] == "<5"            # 3 contributors
+    assert shown.loc["c", "mean"] == "·"
     assert "dominance" in safe.footnote()
 
 

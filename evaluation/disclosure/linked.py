@@ -1,0 +1,131 @@
+"""The counts a report has shown, linked across its tables (one ledger per ``Disclosure``).
+
+A reader has every table of a report at once, so a count hidden in one table and shown in
+another is not hidden, and a cell that hides another only helps if the reader cannot get it
+elsewhere. The ledger gives each count a name (its *cell id*: the population it counts in, the
+column, and the conditions of its row) and remembers, for every id, its true value and whether
+the report showed it (``shown``), hid it as a small count (``primary``) or hid it to protect
+another (``secondary``); ids only implied (a group total no table shows) are ``unshown``. It also
+keeps the linear relations between ids that a reader knows: a total is the sum of its parts (the
+rows of a long table partition their group; a count and its complement make up an n).
+
+:class:`~evaluation.disclosure.safe_tables.Disclosure` asks the ledger, before it suppresses a
+table, which of the table's cells are already hidden elsewhere (they are hidden here too) and
+which are published (they are never chosen to protect another), and tells it afterwards what the
+table showed. :meth:`Ledger.log` is what the report may carry (structure and shown values, never a
+hidden value), which an attacker needs and the output checker reads; :meth:`Ledger.attack` runs
+the linear-programming attacker over all of it.
+
+Tau-Argus and SSB's GaussSuppression do linked-table suppression for whole sets of tables at
+once; a notebook shows its tables one at a time and cannot take an earlier one back, so here each
+table is suppressed in the light of those before it, and the attacker checks the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STATES = ("shown", "primary", "secondary", "unshown")
+
+
+def cell_id(population: str, column: str, conditions: dict | None = None) -> str:
+    """The name of a count: ``population:column[key=value,…]`` with the keys sorted, so that the
+    same count gets the same name in every table.
+
+    >>> cell_id("people", "n", {"severity_band": "low", "has_ip": 1})
+    'people:n[has_ip=1,severity_band=low]'
+    """
+    conds = ",".join(f"{k}={_text(v)}" for k, v in sorted((conditions or {}).items()))
+    return f"{population}:{column}[{conds}]"
+
+
+def _text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class Ledger:
+    """Cells and relations shown so far in one report."""
+
+    cells: dict = field(default_factory=dict)       # id -> {"value": float, "state": str}
+    relations: list = field(default_factory=list)   # {"total", "parts", "remainder"}
+
+    def state(self, cid: str) -> str | None:
+        cell = self.cells.get(cid)
+        return cell["state"] if cell else None
+
+    def hidden_elsewhere(self, cid: str) -> bool:
+        return self.state(cid) in ("primary", "secondary")
+
+    def published(self, cid: str) -> bool:
+        return self.state(cid) == "shown"
+
+    def record(self, cid: str, value: float, state: str) -> str:
+        """Remember that a table showed (or hid) ``cid`` with true ``value``; returns the id
+        used. A count already known under the same id with another value counts something else
+        (a table's own population, named alike): it is kept apart under a new id."""
+        if state not in STATES:
+            raise ValueError(f"state must be one of {STATES}, got {state!r}")
+        value = float(value)
+        old = self.cells.get(cid)
+        if old is None:
+            self.cells[cid] = {"value": value, "state": state}
+            return cid
+        if not np.isclose(old["value"], value):
+            if old["state"] == "unshown":   # a total only implied so far: the real one wins
+                self._widen(cid, value)
+                old.update(value=value, state=state)
+                return cid
+            k = 2
+            while f"{cid}#{k}" in self.cells:
+                k += 1
+            return self.record(f"{cid}#{k}", value, state)
+        # Once shown, a count stays known; hidden and shown again cannot happen (the layer
+        # hides what was hidden before), and a primary cell stays primary.
+        order = {"unshown": 0, "secondary": 1, "primary": 2, "shown": 3}
+        if order[state] > order[old["state"]]:
+            old["state"] = state
+        return cid
+
+    def _widen(self, total: str, value: float) -> None:
+        """A total turned out larger than its parts: the relations it closes get a remainder."""
+        for rel in self.relations:
+            if rel["total"] == total:
+                parts = sum(self.cells[p]["value"] for p in rel["parts"])
+                rel["remainder"] = bool(value > parts + 1e-9)
+
+    def relate(self, total: str, parts: list[str], *, remainder: bool | None = None) -> None:
+        """``total`` is the sum of ``parts`` (plus a hidden remainder ≥ 0 when ``remainder``;
+        decided from the true values when not given). A total no table showed is recorded as
+        ``unshown``, with the parts' sum."""
+        parts = [p for p in dict.fromkeys(parts) if p != total]
+        if not parts:
+            return
+        got = sum(self.cells[p]["value"] for p in parts)
+        if total not in self.cells:
+            self.record(total, got, "unshown")
+        if remainder is None:
+            remainder = bool(self.cells[total]["value"] > got + 1e-9)
+        rel = {"total": total, "parts": parts, "remainder": bool(remainder)}
+        if rel not in self.relations:
+            self.relations.append(rel)
+
+    # -- what the report may carry ----------------------------------------------------------
+    def log(self, rules) -> dict:
+        """Cells (id, shown value or mark) and relations: all an attacker needs, nothing hidden."""
+        marks = {"primary": rules.suppressed_text, "secondary": rules.protected_text,
+                 "unshown": None}
+        cells = [{"id": cid, "shown": c["value"] if c["state"] == "shown" else None,
+                  "mark": None if c["state"] == "shown" else marks[c["state"]]}
+                 for cid, c in self.cells.items()]
+        return {"cells": cells, "relations": [dict(r) for r in self.relations]}
+
+    def counts(self) -> dict:
+        """How many cells of each state the report holds."""
+        out = {s: 0 for s in STATES}
+        for c in self.cells.values():
+            out[c["state"]] += 1
+        return out

@@ -1,0 +1,99 @@
+"""``SafeTable``: a table that has passed the disclosure rules, as it is shown.
+
+Two marks, one meaning each: a count of fewer than ``min_cell`` people is shown as the marker
+(``<5``); a number hidden only so that such a count cannot be worked out is shown as the
+protected mark (``·``). A reader who sees ``<5`` may rely on it: the cell holds 1 to 4 people;
+a protecting cell of 15 is never written so. The note under a table says only what that table
+needs (the protected mark, when it has one); what the marks mean for the whole report is said
+once, by ``display(sdc)``.
+"""
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
+
+# Columns shown with decimals even when every value happens to be whole.
+DECIMAL_COLUMNS = {"estimate", "ci_low", "ci_high", "share", "p_value", "p_adjusted"}
+
+
+@dataclass
+class SafeTable:
+    """The values (NaN where hidden), which cells are hidden and why, and the record of it."""
+
+    values: pd.DataFrame           # numbers, NaN where hidden
+    primary: pd.DataFrame          # True where a count of fewer than min_cell people is hidden
+    secondary: pd.DataFrame        # True where a number is hidden to protect another
+    record: dict
+    rules: DisclosureRules
+    notes: list = field(default_factory=list)
+
+    @property
+    def suppressed(self) -> pd.DataFrame:
+        """True where hidden, for either reason."""
+        return self.primary | self.secondary
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The table as displayed: the two marks, counts as integers."""
+        out = self.values.copy()
+        for col in out.columns:
+            s = out[col]
+            if pd.api.types.is_float_dtype(s) and s.notna().any() and (s.dropna() % 1 == 0).all() \
+                    and col not in DECIMAL_COLUMNS:
+                out[col] = s.astype("Int64")
+        out = out.astype(object)
+        out[self.secondary] = self.rules.protected_text
+        out[self.primary] = self.rules.suppressed_text
+        return out
+
+    def footnote(self) -> str:
+        """The table's own note: the protected mark when the table uses it, and what else was
+        done to it (totals of the shown cells, rules that hid magnitude cells, a model not
+        shown). Empty when there is nothing to say."""
+        parts = []
+        if self.secondary.to_numpy().any():
+            parts.append(f"{self.rules.protected_text} hidden to protect another cell.")
+        if self.record.get("margins"):
+            parts.append("Totals are sums of the cells shown.")
+        return " ".join(parts + list(self.notes))
+
+    def html_attributes(self) -> dict:
+        return {"name": self.record.get("name"), "min_cell": self.rules.min_cell,
+                "primary_mark": self.rules.suppressed_text,
+                "secondary_mark": self.rules.protected_text,
+                "population": self.record.get("population"), "kind": self.record.get("kind")}
+
+    def _repr_html_(self) -> str:
+        attrs = html.escape(json.dumps(self.html_attributes(), ensure_ascii=False), quote=True)
+        body = self.shown.to_html(classes=["dataframe", SAFE_CLASS], na_rep="", escape=True,
+                                  float_format=lambda v: f"{v:.3f}")
+        body = body.replace("<table ", f"<table {SAFE_ATTRIBUTE}=\"{attrs}\" ", 1)
+        note = self.footnote()
+        if note:
+            body += f"<p class=\"{SAFE_CLASS}-note\"><small>{html.escape(note)}</small></p>"
+        return body
+
+    def __repr__(self) -> str:
+        note = self.footnote()
+        return self.shown.to_string() + (f"\n{note}" if note else "")
+
+    def to_csv(self, path, **kwargs) -> None:
+        """Write the table as shown (marks as text), never the hidden numbers, and beside it
+        ``<name>.ipeval-sdc.json`` saying it passed the layer (a CSV cannot carry the HTML
+        class the output checker looks for)."""
+        path = Path(path)
+        self.shown.to_csv(path, **kwargs)
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        sidecar.write_text(json.dumps({"table": self.record.get("name"),
+                                       "min_cell": self.rules.min_cell,
+                                       "primary_mark": self.rules.suppressed_text,
+                                       "secondary_mark": self.rules.protected_text,
+                                       "rules": self.rules.as_dict(),
+                                       "suppressed": self.record.get("suppressed")},
+                                      ensure_ascii=False, indent=1), encoding="utf-8")
