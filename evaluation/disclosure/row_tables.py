@@ -29,7 +29,7 @@ from evaluation.disclosure.suppression import secondary_suppression
 # Columns named like counts of people or rows: counts when every value is a whole number.
 COUNT_NAME = re.compile(r"^(n_\w+|\w+_n|count_\w+|\w+_count|rows(_\w+)?|antall(_\w+)?)$")
 # Names of counts that are not of people (weighted sums, replicates) though named like one.
-NOT_COUNT_NAME = re.compile(r"(weighted|boot|reps|replicates|iterations|dof|df|k)$")
+NOT_COUNT_NAME = re.compile(r"(weighted|boot|reps|replicates|iterations|dof|df|k|coders|raters)$")
 EXTREME_NAME = re.compile(r"^((min|max)(_\w+)?|\w+_(min|max))$")
 SHARE_NAME = re.compile(r"^((share|proportion|andel)(_\w+)?|\w+_(share|proportion|andel))$")
 PERCENT_NAME = re.compile(r"^((percent|pct|prosent)(_\w+)?|\w+_(percent|pct|prosent))$")
@@ -37,11 +37,11 @@ CONTRACT = set(ESTIMATE_COLUMNS) | set(MEASURE_COLUMNS)
 # Keys whose values are different questions about the same people (an outcome, a model term,
 # a Table-1 variable, a code): their rows do not add up to anything, so hidden counts are
 # closed within each of them, never across them.
-VIEW_KEYS = {"outcome", "term", "variable", "code", "score", "source", "item", "instrument",
-             "theme", "domain", "kind", "table"}
+VIEW_KEYS = {"outcome", "method", "measure", "term", "variable", "code", "score", "source",
+             "item", "instrument", "theme", "domain", "kind", "table"}
 # Contract columns that say how a number was got, not which group it is of: a key column may
 # come after them (``measure`` before ``code``), and they are never keys.
-DESCRIPTIVE = {"method", "estimand", "scale", "measure", "note"}
+DESCRIPTIVE = {"estimand", "scale", "note"}
 
 
 @dataclass
@@ -77,7 +77,7 @@ def leading_keys(t: pd.DataFrame, stop: set) -> list:
         named = isinstance(col, str) and any(p.match(col) for p in (SHARE_NAME, PERCENT_NAME,
                                                                       EXTREME_NAME))
         measured = pd.api.types.is_float_dtype(t[col]) and not whole_numbers(t[col])
-        if col in stop or (col in CONTRACT and col != "outcome") or named or measured:
+        if col in stop or (col in CONTRACT and col not in VIEW_KEYS) or named or measured:
             break
         keys.append(col)
     return keys
@@ -99,7 +99,7 @@ def share_columns(t: pd.DataFrame, spec_n: str | None, marked: dict, skip: set) 
         if not (pct or SHARE_NAME.match(col)) or not pd.api.types.is_numeric_dtype(t[col]):
             continue
         prefix = col.split("_")[0]
-        partner = f"{prefix}_n" if f"{prefix}_n" in t.columns else spec_n
+        partner = f"{prefix}_n" if f"{prefix}_n" in t.columns else (spec_n or "n")
         if partner and partner in t.columns:
             shares[col] = partner
             if pct:
@@ -193,6 +193,15 @@ def _lines(t: pd.DataFrame, keys: list, views: set):
     return group, level, not any(k in views for k in keys)
 
 
+def _unique_cells(lines, rows):
+    """The lines of the distinct cells ``rows``; when the keys do not tell those cells apart
+    (two measures of one instrument), each is its own level of its group, closed within it."""
+    group, level, across = lines[0][rows], lines[1][rows], lines[2]
+    if len(set(zip(group, level))) < len(rows):
+        return group, np.arange(len(rows)), False
+    return group, level, across
+
+
 def _close_distinct(ids, values, hidden, published, lines) -> np.ndarray:
     """:func:`_close` over the distinct cells of a column: rows that repeat a count (the n of an
     outcome on each method's row) are one cell, hidden or shown together."""
@@ -204,7 +213,7 @@ def _close_distinct(ids, values, hidden, published, lines) -> np.ndarray:
     where = np.array([list(first).index(k) for k in keys])
     any_hidden = np.zeros(len(rows), dtype=bool)
     np.logical_or.at(any_hidden, where, hidden)
-    sub_lines = None if lines is None else (lines[0][rows], lines[1][rows], lines[2])
+    sub_lines = None if lines is None else _unique_cells(lines, rows)
     extra = _close(values[rows], any_hidden, published[rows], sub_lines)
     return (extra | any_hidden)[where] & ~hidden
 
