@@ -7,7 +7,11 @@ whole. Everything shown is HTML-escaped (jinja2 autoescape), since parameter val
 texts can hold ``<``, ``&`` and æøå.
 
 Estimates resting on fewer than ``rules.min_cell`` people are written as suppressed, as the
-disclosure layer shows them, so that the pages pass ``ipeval check`` like any report.
+disclosure layer shows them, so that the pages pass ``ipeval check`` like any report. A run
+with findings (or an internal run) is listed with its status and the names of the rules that
+fired, never linked to its report or notebook, and shows no recorded figure; nothing in a
+run's ``internal/`` folder is linked; error texts are masked
+(:func:`evaluation.disclosure.excerpts.mask_text`: every small count, national ID and path).
 """
 from __future__ import annotations
 
@@ -24,8 +28,10 @@ from matplotlib.figure import Figure
 
 from evaluation.constraints import validate_params
 from evaluation.disclosure import DisclosureRules
+from evaluation.disclosure.excerpts import mask_text
 from evaluation.disclosure.figures import forest_plot
-from evaluation.batch.results import NUMBERS, RESULT_COLUMNS
+from evaluation.report.gate import INTERNAL_DIR
+from evaluation.batch.results import NUMBERS, RESULT_COLUMNS, WITHHELD_STATUSES
 from evaluation.batch.templates import COMPARISON, CSS, ENV, INDEX
 
 __all__ = ["STATUS_ORDER", "comparison_records", "write_comparison", "write_index"]
@@ -82,7 +88,10 @@ def write_index(out_dir, runs: pd.DataFrame, results: pd.DataFrame, *, title: st
     """
     out, rules, results = Path(out_dir), rules or DisclosureRules(), _complete(results)
     runs = _ordered(runs)
-    shown = [_run_view(out, row, _key_records(results, row["run_id"], key), rules)
+    # A run with findings shows no figure: what it recorded stays with its internal files.
+    withheld = set(runs.loc[runs["status"].isin(WITHHELD_STATUSES), "run_id"])
+    shown = [_run_view(out, row, _key_records(results, row["run_id"], key).iloc[
+                 :0 if row["run_id"] in withheld else None], rules)
              for _, row in runs.iterrows()]
     records = comparison_records(runs, results, key=key)
     comparison = COMPARISON_NAME if len(records) and (out / COMPARISON_NAME).is_file() else None
@@ -257,9 +266,13 @@ def _run_view(out: Path, row: pd.Series, records: pd.DataFrame, rules: Disclosur
     status = str(row["status"])
     attempts, folder = row.get("attempts"), row.get("folder")
     log = f"{folder}/run.log" if isinstance(folder, str) and folder else None
+    shareable = status not in WITHHELD_STATUSES
     links = [(text, href) for text, href in (
-        ("report", _href(out, row.get("html"))), ("notebook", _href(out, row.get("executed"))),
+        ("report", _href(out, row.get("html")) if shareable else None),
+        ("notebook", _href(out, row.get("executed")) if shareable else None),
         ("folder", _href(out, folder, folder=True)), ("log", _href(out, log))) if href]
+    internal = row.get("internal")
+    rule_names = row.get("rules")
     return {
         "run_id": str(row["run_id"]), "status": status, "label": str(row.get("label") or ""),
         "tone": "ok" if status == "ok" else "wait" if status == "pending" else "bad",
@@ -269,7 +282,10 @@ def _run_view(out: Path, row: pd.Series, records: pd.DataFrame, rules: Disclosur
         "seconds": f"{float(row['seconds']):.1f} s" if _finite(row.get("seconds")) else "–",
         "attempts": "" if not _finite(attempts) else
                     f"{int(attempts)} attempt{'s' if int(attempts) != 1 else ''}",
-        "error": _local_paths_out(row.get("error"), out) if status != "ok" else None,
+        "error": mask_text(_local_paths_out(row.get("error"), out), min_cell=rules.min_cell,
+                           everywhere=True) if status != "ok" else None,
+        "rules": str(rule_names) if isinstance(rule_names, str) and rule_names else None,
+        "internal": str(internal) if isinstance(internal, str) and internal else None,
         "links": links,
     }
 
@@ -290,7 +306,8 @@ def _result_text(r: pd.Series, rules: DisclosureRules) -> str:
     if _finite(n) and rules.small_count([n])[0]:
         return f"suppressed (n {rules.suppressed_text})"
     if not _finite(r.get("estimate")):
-        return "–" if pd.isna(r.get("value")) else str(r.get("value"))
+        return "–" if pd.isna(r.get("value")) else mask_text(str(r.get("value")),
+                                                             min_cell=rules.min_cell)
     text = _num(r["estimate"])
     if _finite(r.get("ci_low")) or _finite(r.get("ci_high")):
         text += " " + _ci(r.get("ci_low"), r.get("ci_high"))
@@ -320,8 +337,8 @@ def _href(out: Path, value, *, folder: bool = False) -> str | None:
             path = path.resolve().relative_to(out.resolve())
         except ValueError:
             return None
-    if ".." in path.parts or not (out / path).exists():
-        return None
+    if ".." in path.parts or INTERNAL_DIR in path.parts or not (out / path).exists():
+        return None         # nothing in a run's internal folder is ever linked
     href = quote(path.as_posix())
     return href + "/" if folder and (out / path).is_dir() else href
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from evaluation.errors import InputFileError
 from evaluation.estimates import ESTIMATE_COLUMNS
+from evaluation.report.record_checks import check_records
 from evaluation.report.records import RECORD_NUMBERS, RECORDED_COLUMNS
 from evaluation.batch.worker import RESULTS_FILE, read_status
 
@@ -23,7 +24,7 @@ DB_NAME = "results.duckdb"
 CSV_NAME = "results.csv"
 RUN_COLUMNS = ["run_id", "label", "notebook", "parameters", "grid", "status", "started",
                "seconds", "attempts", "error", "folder", "html", "executed", "slides", "findings",
-               "records"]
+               "records", "rules", "internal"]
 NUMBERS = [*RECORD_NUMBERS, "n_exposed"]
 """The numeric columns of the results table (missing where a record has no such number)."""
 RESULT_COLUMNS = ["run_id", "name", "value",
@@ -36,9 +37,16 @@ other keys of the record, as JSON)."""
 TEXT_COLUMNS = [c for c in RESULT_COLUMNS if c not in {*NUMBERS, "run_id", "extra"}]
 
 
+WITHHELD_STATUSES = frozenset({"pending", "findings"})
+"""Runs whose records are not collected: not finished, or with findings (their records stay in
+the run's ``internal/`` folder)."""
+
+
 def collect(output: Path, runs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The runs table (one row per run of this batch; ``pending`` for a run with no finished
-    status) and the results table (one row per recorded figure)."""
+    status) and the results table (one row per recorded figure of the runs that ended without
+    findings, each through :func:`evaluation.report.record_checks.check_records`: no national
+    ID, identifier or path, and no number resting on fewer than ``min_cell`` people)."""
     output = Path(output)
     run_rows, result_rows = [], []
     for run in runs:
@@ -56,9 +64,15 @@ def collect(output: Path, runs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
             "seconds": status.get("seconds"), "attempts": status.get("attempts", 1),
             "error": status.get("error"), "folder": run.folder, "html": status.get("html"),
             "executed": status.get("executed"), "slides": status.get("slides"),
-            "findings": status.get("findings"), "records": status.get("records", 0)})
-        if status["status"] != "pending" and (folder / RESULTS_FILE).is_file():
-            for record in json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8")):
+            "findings": status.get("findings"), "records": status.get("records", 0),
+            "rules": ", ".join(status.get("rules") or []) or None,
+            "internal": status.get("internal")})
+        if status["status"] not in WITHHELD_STATUSES and (folder / RESULTS_FILE).is_file():
+            records = json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8"))
+            # Checked again here, where they enter the shared tables: a results.json of an
+            # older ipeval, or one edited by hand, has not been through the worker's checks.
+            records, _ = check_records(records, min_cell=status.get("min_cell"))
+            for record in records:
                 result_rows.append(_result_row(run.run_id, record))
     runs_table = pd.DataFrame(run_rows, columns=RUN_COLUMNS)
     runs_table["seconds"] = pd.to_numeric(runs_table["seconds"], errors="coerce")

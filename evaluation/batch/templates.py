@@ -38,6 +38,9 @@ INDEX = HEAD + """<body>
 <td><div class="label">{{ run.label }}</div>
 {% if run.grid %}<ul class="plain grid">{% for name, value in run.grid %}
 <li><span class="muted">{{ name }}</span> = {{ value }}</li>{% endfor %}</ul>{% endif %}
+{% if run.rules %}<div class="rules">Output check: {{ run.rules }}</div>{% endif %}
+{% if run.internal %}<div class="muted internal">Internal files (not linked, not for sharing):
+{{ run.internal }}/</div>{% endif %}
 {% if run.error %}<pre class="error">{{ run.error }}</pre>{% endif %}</td>
 <td>{% if run.results %}<ul class="plain results">{% for r in run.results %}
 <li><span class="muted">{{ r.name }}</span>: {{ r.text }}</li>{% endfor %}</ul>

@@ -1,8 +1,10 @@
 """One run of a batch, as a worker executes it: in a local pool process or on a Dask worker.
 
 The run's folder holds everything about it, written by the worker itself: the executed
-notebook (kept when a cell fails), the HTML report, ``results.json`` (the notebook's records),
-``run.log`` and ``worker.log``, and last ``status.json``, written atomically. A run whose
+notebook (kept when a cell fails), the HTML report, ``results.json`` (the notebook's records,
+checked by :mod:`evaluation.report.record_checks`), ``run.log`` and ``worker.log``, and last
+``status.json``, written atomically. A run with findings, and an internal run, leaves its
+notebook, report, slides and records in ``internal/`` (mode 0700) instead, never linked. A run whose
 folder has a ``status.json`` is finished whatever happens to the batch process afterwards;
 that is what ``--resume`` relies on.
 """
@@ -21,13 +23,13 @@ from pathlib import Path
 # What every run needs (papermill, nbconvert, the output checker) is imported with this module,
 # so a worker process pays for it once, when it first unpickles execute_run or warm_up, not
 # once per run.
-from evaluation.disclosure.output_check import check_path
+from evaluation.disclosure.output_check import REPORT_NAME
 from evaluation.errors import DisclosureFindings, IpevalError, NotebookFailed
+from evaluation.report.gate import INTERNAL_DIR, Gate
 from evaluation.report.kernels import collecting_kernels, kill_kernels
+from evaluation.report.record_checks import check_records
 from evaluation.report.records import read_records
 from evaluation.report.run import run_notebook
-from evaluation.report.slides import render_slides
-from evaluation.study import resolve_study_path
 
 STATUS_FILE = "status.json"
 RESULTS_FILE = "results.json"
@@ -42,7 +44,9 @@ def execute_run(run: dict) -> dict:
     Never raises for a failing notebook: the status says ``ok``, ``failed`` (a cell raised),
     ``invalid`` (the notebook stopped on bad input, exit 2), ``timeout`` (past ``timeout_s``;
     the kernel is killed), ``crashed`` (the kernel died or could not start) or ``findings``
-    (the output check refused the report).
+    (the output check found something in the executed notebook, its records, its report or
+    slides, or the run is internal: all of them stay in the run's ``internal/`` folder).
+    The error is masked as a shared page may show it (:func:`shareable_error`).
     """
     # Every run of a batch shares the batch's working directory, so papermill's process-wide
     # chdir (papermill #473) is harmless even with several runs in one Dask worker.
@@ -56,10 +60,11 @@ def execute_run(run: dict) -> dict:
     status = {"run_id": run["run_id"], "key": run["key"], "label": run["label"],
               "notebook": run["notebook"], "parameters": run["parameters"], "grid": run["grid"],
               "folder": run["folder"], "started": _iso(started), "host": os.uname().nodename,
-              "status": "ok", "error": None, "findings": 0, "html": None, "executed": None,
-              "slides": None, "records": 0}
+              "status": "ok", "error": None, "findings": 0, "rules": [], "html": None,
+              "executed": None, "slides": None, "internal": None, "records": 0}
     timed_out = threading.Event()
     handler = _run_log(folder)
+    executed = None
     try:
         with collecting_kernels() as kernels:
             watchdog = None
@@ -71,12 +76,15 @@ def execute_run(run: dict) -> dict:
                 watchdog.daemon = True
                 watchdog.start()
             try:
-                result = run_notebook(run["notebook"], run["parameters"], folder, html=True)
-                status["html"] = _rel(result.html, run)
+                result = run_notebook(run["notebook"], run["parameters"], folder, html=True,
+                                      slides=bool(run.get("slides")))
+                executed = result.executed
+                status["html"], status["slides"] = _rel(result.html, run), _rel(result.slides, run)
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
     except NotebookFailed as exc:
+        executed = exc.executed_path
         status["error"] = str(exc)
         if timed_out.is_set():
             status["status"] = "timeout"
@@ -89,8 +97,11 @@ def execute_run(run: dict) -> dict:
         else:
             status["status"] = "failed"
     except DisclosureFindings as exc:
+        executed = getattr(exc, "executed_path", None)
+        summary = getattr(exc, "summary", None) or {}
         status["status"], status["error"] = "findings", str(exc)
-        status["findings"] = int(getattr(exc, "summary", {}).get("findings", 1))
+        status["findings"] = int(summary.get("findings", 1))
+        status["rules"] = list(summary.get("rules", []))
     except IpevalError as exc:
         status["status"], status["error"] = "invalid", str(exc)
     except Exception as exc:  # noqa: BLE001 — a worker reports every failure, it never dies of one
@@ -98,39 +109,51 @@ def execute_run(run: dict) -> dict:
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
-    executed = folder / Path(run["notebook"]).name
-    if executed.is_file():
-        status["executed"] = _rel(executed, run)
-        records = read_records(executed)
-        records.insert(0, "run_id", run["run_id"])
-        (folder / RESULTS_FILE).write_text(records.to_json(orient="records", force_ascii=False),
-                                           encoding="utf-8")
-        status["records"] = int(len(records))
-        if status["status"] == "ok":
-            # The HTML was checked before it was written; the notebook itself (code included)
-            # is checked too, since it is kept beside the report.
-            study = run["parameters"].get("study")
-            found = check_path(executed, study=resolve_study_path(study) if study else None)
-            if len(found):
-                status["status"], status["findings"] = "findings", int(len(found))
-                status["error"] = ("The executed notebook holds what must not be shared: "
-                                   + "; ".join(sorted(set(found["rule"].astype(str)))) + ".")
-        if status["status"] == "ok" and run.get("slides"):
-            status["slides"] = _slides(executed, folder, run, status)
+    gate = Gate(folder, run["parameters"].get("study"))
+    if executed is not None and Path(executed).is_file():
+        executed = Path(executed)
+        inside = INTERNAL_DIR in executed.resolve().relative_to(folder.resolve()).parts
+        if inside:
+            status["internal"] = _rel(gate.private, run)
+            status["rules"] = status["rules"] or _rules_of(gate.private)
+        else:
+            status["executed"] = _rel(executed, run)
+        facts, min_cell = gate.context
+        records, _ = check_records(read_records(executed), min_cell=min_cell, facts=facts)
+        for record in records:
+            record["run_id"] = run["run_id"]
+        # The records go beside the notebook: a run whose notebook is internal keeps its
+        # records internal too, out of results.duckdb and the pages.
+        (executed.parent / RESULTS_FILE).write_text(json.dumps(records, ensure_ascii=False,
+                                                               default=str), encoding="utf-8")
+        status["records"] = len(records)
+    gate.release({})                    # the internal folder goes when nothing is in it
+    status["min_cell"] = gate.context[1]
+    status["error"] = shareable_error(status["error"], run, gate)
     status["seconds"] = round(time.time() - started, 2)
     write_status(folder, status)
     (folder / "worker.pid").unlink(missing_ok=True)
     return status
 
 
-def _slides(executed: Path, folder: Path, run: dict, status: dict):
+def shareable_error(text, run: dict, gate: Gate):
+    """A run's error as its status, the batch's summary and ``index.html`` show it: paths of
+    the output folder and the working directory made relative, then every small count,
+    national ID, identifier and remaining absolute path masked."""
+    if not isinstance(text, str) or not text:
+        return text
+    for base in sorted({str(Path(run["output"]).resolve()), str(Path(run["output"]).absolute()),
+                        str(Path(run["cwd"]).resolve())}, key=len, reverse=True):
+        text = text.replace(base + os.sep, "")
+    return gate.masked(text, everywhere=True)
+
+
+def _rules_of(private: Path) -> list[str]:
     try:
-        target = render_slides(executed, folder / f"{executed.stem}.slides.html",
-                               study=run["parameters"].get("study"))
-    except DisclosureFindings as exc:
-        status["status"], status["error"] = "findings", str(exc)
-        return None
-    return _rel(target, run)
+        report = json.loads((private / REPORT_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return sorted(report.get("counts", {}))
 
 
 def write_status(folder: Path, status: dict) -> None:

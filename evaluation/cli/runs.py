@@ -9,23 +9,22 @@ from pathlib import Path
 from evaluation.batch import read_results, run_batch, tidy
 from evaluation.cli.json_output import json_records
 from evaluation.errors import ParameterError
-from evaluation.report import effective_study, run_notebook
-from evaluation.report.slides import render_slides
+from evaluation.report import run_notebook
 
 
 def run_one(args) -> int:
-    """``ipeval run``: execute one notebook, write its HTML report (and slides if asked)."""
+    """``ipeval run``: execute one notebook, write its HTML report (and slides if asked).
+
+    A run with findings, and an internal run, exits 1 with the gate's message (where the
+    internal files are, counts per rule); nothing of it is left in ``--out`` itself."""
     params = dict(args.parameter)
     out = args.out or Path("reports") / args.notebook.stem
     result = run_notebook(args.notebook, params, out, show_code=args.show_code,
-                          timeout=args.timeout, accept_risk=args.accept_risk)
+                          timeout=args.timeout, accept_risk=args.accept_risk,
+                          slides=args.slides)
     print(f"Executed {args.notebook} in {result.seconds:.1f} s.\n"
-          f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}")
-    if args.slides:
-        slides = render_slides(result.executed, out / f"{args.notebook.stem}.slides.html",
-                               study=effective_study(args.notebook, result.parameters),
-                               accept_risk=args.accept_risk)
-        print(f"  slides:   {slides}")
+          f"  notebook: {result.executed}\n  report:   {result.html}\n  log:      {result.log}"
+          + (f"\n  slides:   {result.slides}" if result.slides else ""))
     return 0
 
 

@@ -8,7 +8,9 @@ tables (``.csv``, ``.xlsx``), a file or a whole folder, and returns one row per 
 ``metadata papermill.input_path``, ``line 40``), ``rule`` and ``excerpt``. The excerpt is masked:
 a report of a leak must not repeat the leak (national IDs through
 :func:`evaluation.intake.national_id.mask_national_id`, identifiers with all but their first one or
-two characters as ``*``, paths cut after the user's folder, quotes de-identified).
+two characters as ``*``, paths cut after the user's folder, quotes de-identified). The reports
+written from the findings (:func:`report`, :func:`write_json`) also write a small cell as "a count
+under 5", and no count of fewer than ``min_cell`` people in any excerpt.
 
 Rules (:data:`RULES`):
 
@@ -75,13 +77,13 @@ import pandas as pd
 from evaluation.constraints import InstanceOf, Interval, validate_params
 from evaluation.errors import InputFileError, OutputError, ParameterError
 from evaluation.disclosure.findings import MAX_PER_RULE, Checker  # noqa: F401  (MAX_PER_RULE: documented here)
-from evaluation.disclosure.excerpts import mask_value, shorten_path
+from evaluation.disclosure.excerpts import mask_value, masked_excerpt, shorten_path
 from evaluation.disclosure.output_files import SIDECAR_SUFFIX, check_file
 from evaluation.disclosure.rules import DisclosureRules
 from evaluation.disclosure.study_facts import facts_of_path, load_study, study_facts
 
 __all__ = ["COLUMNS", "RULES", "SUFFIXES", "check_path", "mask_value", "report", "run_check",
-           "shorten_path", "write_json"]
+           "shorten_path", "shown_excerpts", "write_json"]
 
 COLUMNS = ["file", "where", "rule", "excerpt"]
 RULES = {
@@ -170,11 +172,15 @@ def check_path(path, *, study=None, rules=None, max_person_rows: int = 10) -> pd
     findings = pd.DataFrame.from_records(rows, columns=COLUMNS).astype(object)
     findings.attrs["path"] = str(path)
     findings.attrs["files_checked"] = [name for _, name in files]
+    findings.attrs["min_cell"] = checker.min_cell     # for the report's masked excerpts
     return findings
 
 
 def report(findings: pd.DataFrame) -> str:
     """The findings as text for a person: grouped per file, then a count per rule.
+
+    Excerpts are written as :func:`shown_excerpts` gives them: a small cell as "a count under
+    5", and no count of fewer than ``min_cell`` in any other excerpt either.
 
     Parameters
     ----------
@@ -198,9 +204,10 @@ def report(findings: pd.DataFrame) -> str:
              f"{f' (of {len(checked)} checked)' if checked is not None else ''}.", ""]
     width_where = min(44, max(len(str(w)) for w in findings["where"]))
     width_rule = max(len(str(r)) for r in findings["rule"])
+    shown = findings.assign(excerpt=shown_excerpts(findings))
     for name in files:
         lines.append(str(name))
-        for row in findings[findings["file"] == name].itertuples(index=False):
+        for row in shown[shown["file"] == name].itertuples(index=False):
             lines.append(f"  {str(row.where):<{width_where}}  {row.rule:<{width_rule}}  "
                          f"{row.excerpt}")
         lines.append("")
@@ -213,17 +220,22 @@ def report(findings: pd.DataFrame) -> str:
 
 
 def write_json(findings: pd.DataFrame, path) -> Path:
-    """Write the findings as JSON: ``{"path", "files_checked", "counts", "findings": [...]}``.
+    """Write the findings as JSON: ``{"path", "files_checked", "min_cell", "counts", "rules",
+    "findings": [...]}``.
 
-    ``findings`` is a list of records with ``file``, ``where``, ``rule``, ``excerpt``;
+    ``findings`` is a list of records with ``file``, ``where``, ``rule``, ``excerpt``, the
+    excerpt as :func:`shown_excerpts` writes it (a small cell is "a count under 5", never the
+    count: the report is kept beside the outputs and must not repeat what it is about);
     ``counts`` maps each rule found to its number of findings. Returns the path written.
     """
     target = Path(path)
+    shown = findings[COLUMNS].assign(excerpt=shown_excerpts(findings))
     records = [{c: (None if pd.isna(v) else str(v)) for c, v in zip(COLUMNS, row)}
-               for row in findings[COLUMNS].itertuples(index=False, name=None)]
+               for row in shown.itertuples(index=False, name=None)]
     document = {
         "path": findings.attrs.get("path"),
         "files_checked": len(findings.attrs.get("files_checked") or []),
+        "min_cell": _report_min_cell(findings),
         "counts": {str(k): int(v) for k, v in findings["rule"].value_counts().items()},
         "rules": RULES,
         "findings": records,
@@ -267,6 +279,26 @@ def run_check(path, *, study=None, report_path=None, out=print) -> int:
     written = write_json(findings, report_path)
     out(f"Report written to {written}")
     return 1 if len(findings) else 0
+
+
+def shown_excerpts(findings: pd.DataFrame) -> list:
+    """The excerpts of ``findings`` as the checker's reports write them
+    (:func:`.excerpts.masked_excerpt`, with the ``min_cell`` the check used).
+
+    Examples
+    --------
+    >>> found = pd.DataFrame({"file": ["t.csv"], "where": ["row 2 column n"],
+    ...                       "rule": ["small_cell"], "excerpt": ["3 (below 5)"]})
+    >>> shown_excerpts(found)
+    ['a count under 5']
+    """
+    min_cell = _report_min_cell(findings)
+    return [masked_excerpt(str(rule), excerpt, min_cell)
+            for rule, excerpt in zip(findings["rule"], findings["excerpt"])]
+
+
+def _report_min_cell(findings: pd.DataFrame) -> int:
+    return int(findings.attrs.get("min_cell") or DisclosureRules().min_cell)
 
 
 # --------------------------------------------------------------------------- arguments, folders

@@ -3,10 +3,13 @@ and slides, and the key figures it records.
 
 - :mod:`.parameters` — a notebook's ``parameters`` cell, and values given checked and typed;
 - :mod:`.kernels` — kernels over Unix sockets, collected so that a watchdog can kill them;
-- :mod:`.run` — one papermill run, its log, and the gate of the output check;
-- :mod:`.html` — the report as standalone HTML, written only once the check passed it;
+- :mod:`.run` — one papermill run and its log;
+- :mod:`.gate` — what a run may leave where it is shared: its outputs checked, a run with
+  findings or an internal run kept in ``internal/``, its texts masked;
+- :mod:`.html` — the report as standalone HTML (an internal run's with its banner);
 - :mod:`.slides` — the same report as reveal.js slides;
-- :mod:`.records` — ``record(name, value)``: key figures a batch collects.
+- :mod:`.records` — ``record(name, value)``: key figures a batch collects;
+- :mod:`.record_checks` — records checked before a batch stores them.
 
 Only :mod:`.records` is imported with the package: a notebook's kernel imports ``evaluation``
 for ``record`` and should not pay for papermill and nbconvert, which only the runner needs. The
@@ -21,8 +24,10 @@ _LAZY = {
     "effective_study": "parameters", "check_study_parameter": "parameters",
     "IPCKernelManager": "kernels", "collecting_kernels": "kernels", "kill_kernels": "kernels",
     "RunResult": "run", "run_notebook": "run",
-    "render_html": "html", "checked_html": "html",
-    "render_slides": "slides", "slide_types": "slides",
+    "render_html": "html",
+    "render_slides": "slides", "slide_types": "slides", "slides_html": "slides",
+    "Gate": "gate", "is_internal": "gate", "internal_folder": "gate", "with_banner": "gate",
+    "check_records": "record_checks",
 }
 
 __all__ = ["read_records", "record", "record_estimates", *_LAZY]

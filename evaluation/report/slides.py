@@ -4,7 +4,8 @@ A report read aloud at a meeting: code hidden, each chapter of the notebook (a m
 opening with ``#`` or ``##``) starts a slide, each section (``###``) a slide below it, and the
 outputs follow the text they belong to. The slides are checked exactly as ``ipeval run`` checks
 its HTML report: rendered in a private temporary folder, read by the output checker, and only
-then copied where they are shared.
+then copied where they are shared. An internal run's slides say "INTERNAL — not for sharing" on
+every slide and are written only to ``internal/``.
 
 reveal.js, require.js and jQuery are not inlined: the page loads them from ``reveal_url_prefix``
 (nbconvert's default is a CDN, unpkg.com). On a closed network, point ``reveal_url_prefix`` at
@@ -22,11 +23,12 @@ from pathlib import Path
 import nbformat
 from nbconvert import SlidesExporter
 
-from evaluation.disclosure.output_check import check_path, report
+from evaluation.disclosure.output_check import check_path
 from evaluation.errors import DisclosureFindings, InputFileError
+from evaluation.report.gate import Gate, is_internal, rule_counts, with_banner
 from evaluation.study import resolve_study_path
 
-__all__ = ["render_slides", "slide_types"]
+__all__ = ["render_slides", "slide_types", "slides_html"]
 
 _CHAPTER = re.compile(r"^#{1,2}\s")
 _SECTION = re.compile(r"^#{3}\s")
@@ -62,6 +64,37 @@ def slide_types(nb) -> list[str]:
     return types
 
 
+def slides_html(executed, *, reveal_url_prefix: str | None = None,
+                internal: bool | None = None) -> str:
+    """An executed notebook as reveal.js slides (code hidden), as text; an internal run's
+    (``internal``; by default read from the notebook) with the banner "INTERNAL — not for
+    sharing" on every slide. Nothing is checked or written: see :func:`render_slides`.
+
+    Raises
+    ------
+    InputFileError
+        If ``executed`` is missing or not a notebook.
+    """
+    executed = Path(executed)
+    if not executed.is_file():
+        raise InputFileError(executed, "executed notebook not found: nothing to make slides of.")
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
+        raise InputFileError(executed, f"cannot read the notebook ({exc}).") from None
+    nb = copy.deepcopy(nb)    # the slide types are for this rendering only
+    for cell, kind in zip(nb.cells, slide_types(nb)):
+        cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
+    exporter = SlidesExporter(exclude_input=True, exclude_input_prompt=True,
+                              exclude_output_prompt=True, reveal_scroll=True)
+    if reveal_url_prefix is not None:
+        exporter.reveal_url_prefix = reveal_url_prefix.rstrip("/")
+    body, _ = exporter.from_notebook_node(nb)
+    if is_internal(nb) if internal is None else internal:
+        body = with_banner(body, slides=True)
+    return body
+
+
 def render_slides(executed, target, *, study=None, reveal_url_prefix: str | None = None,
                   accept_risk: str | None = None) -> Path:
     """Write an executed notebook as reveal.js slides (code hidden), once the output checker
@@ -94,7 +127,9 @@ def render_slides(executed, target, *, study=None, reveal_url_prefix: str | None
     DisclosureFindings
         If the checker found something (national ID numbers, identifiers, person-level tables,
         small cells outside the disclosure layer, quotes, paths of this machine) and no
-        ``accept_risk`` was given; nothing is written then.
+        ``accept_risk`` was given; nothing is written then. Slides of an internal run
+        (``internal = True``) are written to ``internal/`` beside ``target`` (mode 0700),
+        with the banner on every slide, and refused the same way, ``accept_risk`` or not.
 
     Examples
     --------
@@ -108,31 +143,28 @@ def render_slides(executed, target, *, study=None, reveal_url_prefix: str | None
     4
     """
     executed, target = Path(executed), Path(target)
-    if not executed.is_file():
-        raise InputFileError(executed, "executed notebook not found: nothing to make slides of.")
-    try:
-        nb = nbformat.read(str(executed), as_version=4)
-    except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
-        raise InputFileError(executed, f"cannot read the notebook ({exc}).") from None
-    nb = copy.deepcopy(nb)    # the slide types are for this rendering only
-    for cell, kind in zip(nb.cells, slide_types(nb)):
-        cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
-    exporter = SlidesExporter(exclude_input=True, exclude_input_prompt=True,
-                              exclude_output_prompt=True, reveal_scroll=True)
-    if reveal_url_prefix is not None:
-        exporter.reveal_url_prefix = reveal_url_prefix.rstrip("/")
-    body, _ = exporter.from_notebook_node(nb)
+    body = slides_html(executed, reveal_url_prefix=reveal_url_prefix)
+    internal = is_internal(executed)
     with tempfile.TemporaryDirectory(prefix="ipeval-check-") as tmp:
         draft = Path(tmp) / (target.name if target.suffix.lower() in {".html", ".htm"}
                              else f"{target.name}.html")   # the checker reads by suffix
         draft.write_text(body, encoding="utf-8")
+        if internal:
+            gate = Gate(target.parent, study if isinstance(study, (str, Path)) else None)
+            findings = gate.check({target.name: draft}, internal=True)
+            kept = gate.private / target.name
+            shutil.copyfile(draft, kept)
+            raise gate.refuse(findings, ["the slides"], internal=True, executed=executed,
+                              summary=gate.summary(findings, report=target.name, internal=True,
+                                                   accept_risk=None, written=False))
         findings = check_path(draft, study=_study_path(study))
         if len(findings) and not accept_risk:
-            text = report(findings).replace(str(draft), target.name)
+            counts = ", ".join(f"{rule}: {n}" for rule, n in rule_counts(findings).items())
             raise DisclosureFindings(
                 f"The slides were not written: the output check found {len(findings)} "
-                f"problem(s) that must not be shared.\n{text}\nFix the notebook (show tables "
-                f"through the disclosure layer), or write them anyway with accept_risk=\"reason\".")
+                f"problem(s) that must not be shared ({counts}); `ipeval check` on the "
+                f"executed notebook says where. Fix the notebook (show tables through the "
+                f"disclosure layer), or write them anyway with accept_risk=\"reason\".")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(draft, target)
     return target
