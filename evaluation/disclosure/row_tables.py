@@ -163,7 +163,8 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
         for col in counts:
             values = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype=float)
             published = np.array([ledger.published(i) for i in ids[col]], dtype=bool)
-            extra = _close_distinct(ids[col], values, hidden[col].to_numpy(), published, lines)
+            extra = _close_distinct(ids[col], values, hidden[col].to_numpy(), published, lines,
+                                    rules.min_cell)
             if extra.any():
                 hide(extra, [col, *derived_columns(spec, col, numeric)])
                 changed = True
@@ -202,7 +203,7 @@ def _unique_cells(lines, rows):
     return group, level, across
 
 
-def _close_distinct(ids, values, hidden, published, lines) -> np.ndarray:
+def _close_distinct(ids, values, hidden, published, lines, min_cell) -> np.ndarray:
     """:func:`_close` over the distinct cells of a column: rows that repeat a count (the n of an
     outcome on each method's row) are one cell, hidden or shown together."""
     keys = list(zip(ids, np.nan_to_num(values, nan=-1.0)))
@@ -214,11 +215,11 @@ def _close_distinct(ids, values, hidden, published, lines) -> np.ndarray:
     any_hidden = np.zeros(len(rows), dtype=bool)
     np.logical_or.at(any_hidden, where, hidden)
     sub_lines = None if lines is None else _unique_cells(lines, rows)
-    extra = _close(values[rows], any_hidden, published[rows], sub_lines)
+    extra = _close(values[rows], any_hidden, published[rows], sub_lines, min_cell)
     return (extra | any_hidden)[where] & ~hidden
 
 
-def _close(values, hidden, published, lines) -> np.ndarray:
+def _close(values, hidden, published, lines, min_cell) -> np.ndarray:
     """Cells of one count column to hide so that no hidden cell is alone in a line."""
     if not hidden.any() or len(values) < 2 or lines is None:
         return np.zeros(len(values), dtype=bool)
@@ -228,7 +229,8 @@ def _close(values, hidden, published, lines) -> np.ndarray:
         for g in np.unique(group):
             at = group == g
             extra[at] = secondary_suppression(values[at][None, :], hidden[at][None, :],
-                                              published=published[at][None, :])[0]
+                                              published=published[at][None, :],
+                                              min_cell=min_cell)[0]
         return extra
     grid = np.full((group.max() + 1, level.max() + 1), np.nan)
     mask = np.zeros(grid.shape, dtype=bool)
@@ -236,7 +238,7 @@ def _close(values, hidden, published, lines) -> np.ndarray:
     grid[group, level] = np.nan_to_num(values, nan=0.0)
     mask[group, level] = hidden
     known[group, level] = published
-    extra = secondary_suppression(grid, mask, published=known)
+    extra = secondary_suppression(grid, mask, published=known, min_cell=min_cell)
     return extra[group, level]
 
 

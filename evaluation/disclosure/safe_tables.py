@@ -24,6 +24,7 @@ import pandas as pd
 from evaluation.constraints import name_list, validate_params
 from evaluation.estimates import COMPLEMENTS_ATTR, COUNT_COMPLEMENTS, COUNTS_ATTR
 from evaluation.errors import ParameterError
+from evaluation.disclosure.attacker import attack
 from evaluation.disclosure.linked import Ledger, cell_id
 from evaluation.disclosure.row_tables import (EXTREME_NAME, VIEW_KEYS, RowSpec, leading_keys, named_counts,
                                               protect_rows, share_columns)
@@ -208,7 +209,8 @@ class Disclosure:
         forced = np.array([[self.ledger.hidden_elsewhere(x) for x in row] for row in ids], dtype=bool)
         known = np.array([[self.ledger.published(x) for x in row] for row in ids], dtype=bool)
         primary = self.rules.small_count(c)
-        extra = secondary_suppression(c, primary | forced, published=known) | (forced & ~primary)
+        extra = (secondary_suppression(c, primary | forced, published=known,
+                                       min_cell=self.rules.min_cell) | (forced & ~primary))
         mask = primary | extra
         for r, row in enumerate(ids):
             for k, x in enumerate(row):
@@ -258,7 +260,8 @@ class Disclosure:
         table.insert(len(by), "n", grouped.count().to_numpy())
         fails = grouped.apply(lambda s: ",".join(self.rules.magnitude_fails(s.to_numpy()))).to_numpy()
         failed = np.array([bool(f) for f in fails])
-        extra = secondary_suppression(table["n"].to_numpy()[None, :], failed[None, :])[0]
+        extra = secondary_suppression(table["n"].to_numpy()[None, :], failed[None, :],
+                                      min_cell=self.rules.min_cell)[0]
         primary = pd.DataFrame(False, index=table.index, columns=table.columns)
         secondary = primary.copy()
         primary.loc[self.rules.small_count(table["n"]) & failed, "n"] = True
@@ -333,6 +336,19 @@ class Disclosure:
             text = "INTERNAL — not for sharing. " + text
         return text
 
+    def attack(self) -> pd.DataFrame:
+        """Every hidden cell of the report as the linear-programming attacker
+        (:func:`~evaluation.disclosure.attacker.attack`) sees it over all the report's linked
+        tables: its interval and whether it is worked out exactly (``exposed``)."""
+        log = self.ledger.log(self.rules)
+        return attack(log["cells"], log["relations"], min_cell=self.rules.min_cell,
+                      primary_marks=(self.rules.suppressed_text,))
+
+    def exposed(self) -> pd.DataFrame:
+        """The hidden cells of the report a reader can work out exactly (none, if all is well)."""
+        found = self.attack()
+        return found[found["exposed"]] if len(found) else found
+
     def disclosure_log(self) -> dict:
         """Structure of what the report showed (never a hidden value): for the output checker
         and an attacker."""
@@ -373,7 +389,8 @@ def hide_small_levels(dist: pd.DataFrame, rules: DisclosureRules, *, keys, n: st
         idx = out.index[group == g]
         counts = out.loc[idx, n].to_numpy(dtype=float)
         primary = rules.small_count(counts)
-        extra = secondary_suppression(counts[None, :], primary[None, :])[0]
+        extra = secondary_suppression(counts[None, :], primary[None, :],
+                                      min_cell=rules.min_cell)[0]
         out.loc[idx, "suppressed"] = primary | extra
     out.loc[out["suppressed"], share] = np.nan
     return out

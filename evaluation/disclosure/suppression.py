@@ -13,7 +13,7 @@ from scipy.optimize import linprog
 
 
 def secondary_suppression(counts: np.ndarray, primary: np.ndarray, *, published=None,
-                          max_rounds: int = 100) -> np.ndarray:
+                          min_cell: int | None = None, max_rounds: int = 100) -> np.ndarray:
     """Cells to suppress in addition to ``primary`` (a boolean mask of the same shape).
 
     Greedy: while a row or a column has exactly one suppressed cell, suppress its smallest
@@ -25,6 +25,9 @@ def secondary_suppression(counts: np.ndarray, primary: np.ndarray, *, published=
     hiding one of them here would protect nothing, so they are chosen only when no other cell
     of the line is left. A missing count (NaN: a row the column does not apply to) is never
     chosen.
+
+    ``min_cell``: the reader knows that a cell shown as ``<min_cell`` holds 1 to min_cell − 1
+    people, so the audit bounds those cells so (two ``<5`` cells that add up to 8 are 4 each).
     """
     raw = np.atleast_2d(np.asarray(counts, dtype=float))
     counts = np.nan_to_num(raw, nan=0.0)
@@ -39,7 +42,8 @@ def secondary_suppression(counts: np.ndarray, primary: np.ndarray, *, published=
                    | _close_lines(counts.T, mask.T, known.T, absent.T))
         if changed:
             continue
-        exposed = audit(np.where(absent, 0.0, counts), mask | known | absent, known=known | absent)
+        exposed = audit(np.where(absent, 0.0, counts), mask | known | absent, known=known | absent,
+                        min_cell=min_cell)
         if not exposed:
             break
         r, c = exposed[0]
@@ -76,7 +80,7 @@ def _suppress_smallest(row, row_mask, row_known, row_absent, *, prefer, exclude)
 
 
 def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
-          known=None) -> list[tuple[int, int]]:
+          known=None, min_cell: int | None = None) -> list[tuple[int, int]]:
     """Suppressed cells an attacker could pin down from the true row and column totals.
 
     For each suppressed cell, the smallest and largest value it can take given every row and
@@ -91,15 +95,17 @@ def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
     cells = list(zip(*np.nonzero(mask)))
     if not cells:
         return []
-    bounds = cell_bounds(counts, mask, known=known)
+    bounds = cell_bounds(counts, mask, known=known, min_cell=min_cell)
     return [cell for cell, (lo, hi) in zip(cells, bounds)
             if hi - lo < tolerance and not known[cell]]
 
 
-def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None) -> list[tuple[float, float]]:
+def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,
+                min_cell: int | None = None) -> list[tuple[float, float]]:
     """(min, max) of each suppressed cell (in ``np.nonzero(mask)`` order) over every table with
     the same row totals, column totals and shown cells, and no negative cell. ``known`` cells
-    are fixed at their value (the reader has them from another table)."""
+    are fixed at their value (the reader has them from another table). With ``min_cell``, a
+    hidden cell of 1 to min_cell − 1 is shown as ``<min_cell``, and the reader bounds it so."""
     counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
     mask = np.atleast_2d(np.asarray(mask, dtype=bool))
     known = np.zeros_like(mask) if known is None else np.atleast_2d(np.asarray(known, dtype=bool))
@@ -133,11 +139,13 @@ def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None) -> list[tup
             b_eq.append(counts[cell])
     if not a_eq:
         return [(0.0, np.inf)] * len(cells)
+    box = [(1, min_cell - 1) if min_cell and 0 < counts[cell] < min_cell and not known[cell]
+           else (0, None) for cell in cells]
     out = []
     for k in range(len(cells)):
         objective = np.zeros(len(cells))
         objective[k] = 1
-        lo = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        hi = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        lo = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
+        hi = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
         out.append((lo.fun, -hi.fun))
     return out

@@ -191,3 +191,16 @@ def test_no_hidden_count_of_a_long_table_is_a_line_total_minus_the_shown(grid):
             assert (line[~mask] == 0).all() and line[mask].sum() == 0
     small = (values > 0) & (values < 5)
     assert hidden[small].all()
+
+
+def test_two_small_cells_that_add_up_to_twice_the_bound_are_not_left_alone():
+    """The reader knows a <5 cell holds 1 to 4: two of them adding up to 8 (a shown total minus
+    the shown cells) are 4 each. Seen on the small study: Karlsborg, severity bands."""
+    t = pd.DataFrame({"band": ["low", "moderate", "high"], "n": [11, 23, 3],
+                      "count": [4, 12, 4], "estimate": [4 / 11, 12 / 23, 4 / 3]})
+    shown = Disclosure().show(t).shown.set_index("band")
+    assert shown.loc["low", "count"] == "<5" and shown.loc["high", "count"] == "<5"
+    assert shown.loc["moderate", "count"] == RULES.protected_text
+    sdc = Disclosure()
+    sdc.show(t)
+    assert sdc.exposed().empty
