@@ -1,47 +1,73 @@
 """The headline report's figures, one call each: IP coverage by group, the weighting
-diagnostics and the forest plots of the estimates. Each returns its matplotlib Figure; what
-rests on fewer than min_cell people is left out, as in :mod:`evaluation.disclosure.figures`.
+diagnostics and the forest plots of the estimates. Each returns its matplotlib Figure.
+
+The coverage and forest figures take the tables the report shows (``SafeTable``s of
+``sdc.show``; a plain DataFrame is protected with the same rules first) and draw only their
+shown cells, so a row hidden in the table is not drawn under it; see
+:mod:`evaluation.disclosure.figures`. Each figure is recorded once, with the tables it
+illustrates, in the report's Disclosure (``sdc=``, or the one the tables know).
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from evaluation.disclosure.figures import estimate_plot, forest_plot
+from evaluation.disclosure.figure_data import figure_table, rows_where
+from evaluation.disclosure.figure_provenance import composed_figure, record_panel
+from evaluation.disclosure.figures import estimate_plot, figure_note, forest_plot
 from evaluation.association.balance import love_plot, overlap_plot, weight_plot
-from evaluation.association.headline import by_scale, null_value, scales_of
+from evaluation.association.headline import null_value, scales_of
 
 
-def coverage_figure(tables: dict[str, pd.DataFrame], *, rules=None):
-    """IP coverage with its CI per level, a panel per grouping (of
-    :func:`~.headline.coverage_tables`)."""
+def coverage_figure(tables: dict, *, rules=None, sdc=None):
+    """IP coverage with its CI per level, a panel per grouping: ``tables`` maps each grouping
+    to its coverage table as shown (of :func:`~.headline.coverage_tables`, through
+    ``sdc.show``)."""
     fig, axes = plt.subplots(1, len(tables), figsize=(4.5 * len(tables), 4), squeeze=False)
-    for ax, (by, table) in zip(axes[0], tables.items()):
-        estimate_plot(data=table, x=by, ylabel="IP coverage", ax=ax, rules=rules)
-        ax.tick_params(axis="x", labelrotation=30)
+    with composed_figure(fig, "IP coverage", sdc=sdc):
+        for ax, (by, table) in zip(axes[0], tables.items()):
+            estimate_plot(data=table, x=by, ylabel="IP coverage", ax=ax, rules=rules, sdc=sdc,
+                          name=f"IP coverage by {by}")
+            ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     return fig
 
 
-def weighting_figure(balance_table: pd.DataFrame, weights: pd.DataFrame, *, rules=None):
-    """Love plot, weight distribution and propensity overlap side by side; ``weights`` as
-    :func:`~.headline.weight_frame` gives them."""
+def weighting_figure(balance_table, weights: pd.DataFrame, *, rules=None, sdc=None):
+    """Love plot (of the balance table as shown: a hidden difference is not drawn), weight
+    distribution and propensity overlap side by side; ``weights`` as
+    :func:`~.headline.weight_frame` gives them (histograms whose bins rest on at least min_cell
+    people)."""
+    shown = figure_table(balance_table, rules=rules, sdc=sdc, n=None)
+    rules = shown.rules
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    love_plot(balance_table, ax=axes[0])
-    weight_plot(weights, ax=axes[1], rules=rules)
-    overlap_plot(weights, ax=axes[2], rules=rules)
+    with composed_figure(fig, "weighting: balance, weights, overlap", sdc=sdc or shown.sdc):
+        love_plot(shown.values, ax=axes[0])          # records nothing itself: recorded here
+        record_panel(axes[0], "balance (love plot)", source=shown.source, sdc=shown.sdc)
+        w = pd.to_numeric(weights["weight"], errors="coerce") if "weight" in weights else None
+        drawn = weights if w is None else weights[w > 0]
+        weight_plot(drawn, ax=axes[1], rules=rules)    # zeros counted here, by the rules
+        if w is not None and (w == 0).any():
+            zero = int((w == 0).sum())
+            text = rules.suppressed_text if rules.small_count([zero])[0] else str(zero)
+            figure_note(axes[1], f"{text} trimmed unit(s) with weight 0 not drawn.")
+        overlap_plot(weights, ax=axes[2], rules=rules)
     fig.tight_layout()
     return fig
 
 
-def forest_figure(estimates: pd.DataFrame, *, rules=None):
-    """A forest plot per scale of the estimates (methods down, outcomes in colour), each with
-    its null line."""
-    scales = scales_of(estimates)
-    fig, axes = plt.subplots(1, len(scales), figsize=(7 * len(scales), 0.45 * len(estimates) + 2),
+def forest_figure(estimates, *, rules=None, sdc=None):
+    """A forest plot per scale of the estimates as shown (methods down, outcomes in colour),
+    each with its null line; a row hidden in the table is labelled, not drawn."""
+    shown = figure_table(estimates, rules=rules, sdc=sdc).values
+    scales, rows = scales_of(shown), len(shown)
+    fig, axes = plt.subplots(1, len(scales), figsize=(7 * len(scales), 0.45 * rows + 2),
                              squeeze=False)
-    for ax, (scale, part) in zip(axes[0], by_scale(estimates)):
-        forest_plot(part, y="method", hue="outcome", null=null_value(scale), ax=ax, rules=rules)
-        ax.set_xlabel(scale)
+    with composed_figure(fig, "estimates", sdc=sdc):
+        for ax, scale in zip(axes[0], scales):
+            part = rows_where(estimates, lambda v, s=scale: v["scale"] == s)
+            forest_plot(part, y="method", hue="outcome", null=null_value(scale), ax=ax,
+                        rules=rules, sdc=sdc, name=f"estimates ({scale})")
+            ax.set_xlabel(scale)
     fig.tight_layout()
     return fig

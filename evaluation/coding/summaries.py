@@ -13,6 +13,7 @@ import pandas as pd
 
 from evaluation.coding.segments import read_segments, segment_problems
 from evaluation.coding.themes import mentions_by_group
+from evaluation.disclosure.figure_data import rows_where, with_key
 from evaluation.disclosure.figures import estimate_plot
 from evaluation.errors import ParameterError
 from evaluation.estimates import with_counts
@@ -86,13 +87,15 @@ def mention_gaps(joint: pd.DataFrame) -> dict:
     return gaps
 
 
-def agreement_plot(data: pd.DataFrame, *, x: str = "code", measure: str = "alpha", ax=None,
-                   rules=None):
-    """Krippendorff's alpha per code with its CI and the 0.8 and 0.667 reference lines (codes
-    resting on fewer than min_cell units are not drawn); returns the Axes."""
+def agreement_plot(data, *, x: str = "code", measure: str = "alpha", ax=None, rules=None,
+                   sdc=None):
+    """Krippendorff's alpha per code with its CI and the 0.8 and 0.667 reference lines, from the
+    agreement table as the report shows it (a code the table hides is labelled with its mark,
+    not drawn); returns the Axes."""
     ax = ax if ax is not None else plt.subplots(figsize=(10, 4))[1]
-    rows = data[data["measure"] == measure]
-    estimate_plot(rows, x=x, n="n", ax=ax, ylabel="Krippendorff's alpha (nominal)", rules=rules)
+    rows = rows_where(data, lambda v: v["measure"] == measure)
+    estimate_plot(rows, x=x, n="n", ax=ax, ylabel="Krippendorff's alpha (nominal)", rules=rules,
+                  sdc=sdc, name="inter-coder agreement (alpha)")
     ax.axhline(ALPHA_GOOD, color="#2e7d32", linestyle="--", linewidth=0.8)
     ax.axhline(ALPHA_TENTATIVE, color="#fb8c00", linestyle="--", linewidth=0.8)
     ax.tick_params(axis="x", labelrotation=30)
@@ -100,12 +103,13 @@ def agreement_plot(data: pd.DataFrame, *, x: str = "code", measure: str = "alpha
     return ax
 
 
-def mentions_plot(data: pd.DataFrame, *, hue: str = "IP", ax=None, rules=None):
-    """The share mentioning each code, a bar per code and group (``hue``), from
-    :func:`mentions_by_ip`; returns the Axes."""
+def mentions_plot(data, *, hue: str = "IP", ax=None, rules=None, sdc=None):
+    """The share mentioning each code, a bar per code and group (``hue``), from the table of
+    :func:`mentions_by_ip` as the report shows it; returns the Axes."""
     ax = ax if ax is not None else plt.subplots(figsize=(11, 4))[1]
-    labelled = data.assign(label=data["code"] + " · " + data[hue].astype(str))
-    estimate_plot(labelled, x="label", ax=ax, ylabel="share of residents mentioning", rules=rules)
+    labelled = with_key(data, "label", lambda v: v["code"].astype(str) + " · " + v[hue].astype(str))
+    estimate_plot(labelled, x="label", ax=ax, ylabel="share of residents mentioning", rules=rules,
+                  sdc=sdc, name="mentions by IP status")
     ax.tick_params(axis="x", labelrotation=60)
     ax.figure.tight_layout()
     return ax

@@ -15,7 +15,10 @@ from statsmodels.stats.multitest import multipletests
 
 from evaluation.constraints import Interval, Options, require_frame, validate_params
 from evaluation.describe import proportion_ci
-from evaluation.disclosure.figures import axes_or_new, figure_note, rules_or_default
+from evaluation.disclosure.figure_data import figure_table
+from evaluation.disclosure.figure_provenance import record_panel
+from evaluation.disclosure.figures import axes_or_new, figure_note
+from evaluation.disclosure.safe_table import SafeTable
 from evaluation.errors import ParameterError
 from evaluation.estimates import measure_table
 
@@ -170,15 +173,33 @@ def cooccurrence(segments: pd.DataFrame, *, level: str = "unit", rule: str = "ma
             pd.DataFrame(jaccard, index=codes, columns=codes))
 
 
-def cooccurrence_plot(counts: pd.DataFrame, jaccard: pd.DataFrame, *, ax=None, rules=None):
-    """Heat map of the Jaccard index; a pair resting on fewer than min_cell units is blank."""
-    rules, ax = rules_or_default(rules), axes_or_new(ax)
-    small = rules.small_count(counts.to_numpy())
-    shown = jaccard.mask(small)
-    sns.heatmap(shown, ax=ax, cmap="Blues", vmin=0, vmax=1, square=True, annot=True, fmt=".2f",
+def cooccurrence_plot(counts, jaccard: pd.DataFrame, *, ax=None, rules=None, sdc=None):
+    """Heat map of the Jaccard index, from the co-occurrence counts as the report shows them
+    (``sdc.show`` of the counts with a ``code`` column, or the square frame of
+    :func:`cooccurrence`): a pair is drawn only where its count and both codes' own counts are
+    shown (with them, the index gives the hidden count back); a hidden pair carries its mark."""
+    if not isinstance(counts, SafeTable) and "code" not in counts.columns:
+        counts = counts.rename_axis("code").reset_index()
+    codes = [c for c in jaccard.columns]
+    ft = figure_table(counts, rules=rules, sdc=sdc, n=None, counts=codes, keys=["code"])
+    ax = axes_or_new(ax)
+    marks = ft.marks.assign(code=ft.values["code"]).set_index("code").reindex(index=codes, columns=codes)
+    shown = ft.values.set_index("code").reindex(index=codes, columns=codes)
+    hidden = (marks != "").to_numpy() | shown.isna().to_numpy()
+    own = np.diag(hidden)
+    hidden = hidden | own[:, None] | own[None, :]
+    values = jaccard.reindex(index=codes, columns=codes).mask(hidden)
+    labels = np.where(hidden, marks.where(marks != "", "").to_numpy(),
+                      values.map(lambda v: f"{v:.2f}" if pd.notna(v) else "").to_numpy())
+    sns.heatmap(values, ax=ax, cmap="Blues", vmin=0, vmax=1, square=True, annot=labels, fmt="",
                 annot_kws={"fontsize": 7}, cbar_kws={"label": "Jaccard (both / either)"})
+    for i, j in zip(*np.nonzero(hidden)):       # seaborn leaves masked cells unannotated
+        ax.text(j + 0.5, i + 0.5, labels[i, j] or "", ha="center", va="center", fontsize=7,
+                color="#555555")
     ax.set_title("Codes given to the same units")
-    if small.any():
-        figure_note(ax, f"pairs sharing fewer than {rules.min_cell} units are blank")
+    if hidden.any():
+        figure_note(ax, f"pairs hidden in the table (or whose codes are) are blank "
+                        f"({', '.join(ft.marks_used(marks.to_numpy().ravel())) or 'hidden'})")
+    record_panel(ax, "codes given to the same units (Jaccard)", source=ft.source, sdc=ft.sdc)
     return ax
 

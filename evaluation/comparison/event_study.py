@@ -10,7 +10,9 @@ from scipy import stats
 from evaluation.comparison.panel import outcome_scale, require_columns
 from evaluation.comparison.regression import coefficient, fit_feols, with_covariates
 from evaluation.constraints import Interval, validate_params
-from evaluation.disclosure.figures import axes_or_new
+from evaluation.disclosure.figure_data import figure_table
+from evaluation.disclosure.figure_provenance import record_panel
+from evaluation.disclosure.figures import axes_or_new, hidden_note
 from evaluation.errors import ParameterError
 from evaluation.estimates import estimate_table
 
@@ -163,9 +165,10 @@ def _pretrend_test(fit, names, n_clusters) -> dict:
     return result
 
 
-def event_study_plot(data: pd.DataFrame, *, x: str = "event_time", y: str = "estimate",
-                     ax=None):
-    """Event-study coefficients with their intervals; returns the Axes.
+def event_study_plot(data, *, x: str = "event_time", y: str = "estimate", ax=None, rules=None,
+                     sdc=None):
+    """Event-study coefficients with their intervals, from the table as the report shows it (a
+    coefficient the table hides is not drawn); returns the Axes.
 
     ``data`` is the output of :func:`event_study` (columns ``ci_low`` and ``ci_high`` give the
     bars). A dashed line marks the start (between event times −1 and 0).
@@ -177,12 +180,19 @@ def event_study_plot(data: pd.DataFrame, *, x: str = "event_time", y: str = "est
     >>> event_study_plot(data=res).get_xlabel()
     'periods since the start'
     """
+    ft = figure_table(data, rules=rules, sdc=sdc)
     ax = axes_or_new(ax)
-    low = (data[y] - data["ci_low"]).fillna(0).to_numpy()
-    high = (data["ci_high"] - data[y]).fillna(0).to_numpy()
-    ax.errorbar(data[x], data[y], yerr=[low, high], fmt="o", capsize=3, color="C0")
+    d = ft.values
+    ok = ft.drawable([y], counts=["n"] if "n" in d.columns else [])
+    est = ft.numbers(y)
+    low = np.where(ok, est - ft.numbers("ci_low"), 0)
+    high = np.where(ok, ft.numbers("ci_high") - est, 0)
+    ax.errorbar(d[x][ok], est[ok], yerr=[np.nan_to_num(low[ok]), np.nan_to_num(high[ok])],
+                fmt="o", capsize=3, color="C0")
     ax.axhline(0, color="0.5", linewidth=0.8)
     ax.axvline(-0.5, color="0.5", linestyle="--", linewidth=0.8)
     ax.set_xlabel("periods since the start")
-    ax.set_ylabel(f"effect ({data['outcome'].iloc[0]})" if "outcome" in data else "effect")
+    ax.set_ylabel(f"effect ({d['outcome'].iloc[0]})" if "outcome" in d and len(d) else "effect")
+    hidden_note(ax, ft, ~ok, "coefficient(s)")
+    record_panel(ax, "event study", source=ft.source, sdc=ft.sdc)
     return ax

@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter
 
 from evaluation.constraints import validate_params
 from evaluation.disclosure import DisclosureRules, hide_small_levels
+from evaluation.disclosure.figure_provenance import record_panel
 from evaluation.errors import ParameterError
 from evaluation.instruments.item_frames import columns_text, plain_value
 
@@ -160,7 +161,7 @@ def _neutral_index(levels: list, neutral) -> int | None:
 @validate_params({"data": ["frame"]})
 def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = "item",
                 hue: str = "level", col: str | None = None, ax=None, neutral=None,
-                palette="RdYlGn", rules=None):
+                palette="RdYlGn", rules=None, sdc=None):
     """Diverging stacked bars of the answers to each item (a "Likert chart").
 
     Levels below the neutral level go to the left of zero, levels above it to the right, and
@@ -297,8 +298,10 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
 
     labels = [str(it) for it in items]
     if n_by_item is not None:
-        labels = [f"{lab} (n={int(n) if pd.notna(n) else 0})"
-                  for lab, n in zip(labels, n_by_item)]
+        small = DisclosureRules() if rules is None else rules
+        labels = [f"{lab} (n={small.suppressed_text})" if small.small_count([n])[0]
+                  else f"{lab} (n={int(n) if pd.notna(n) else 0})"
+                  for lab, n in zip(labels, pd.to_numeric(n_by_item, errors="coerce"))]
     ax.set_yticks(pos, labels)
     ax.set_ylim(len(items) - 0.5, -0.5)          # first item on top
     left_total = values[:, below].sum(axis=1) + half
@@ -315,4 +318,5 @@ def likert_plot(data: pd.DataFrame | None = None, *, x: str = "share", y: str = 
     ax.legend([handles[i] for i in order], [names[i] for i in order], title=hue,
               bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     ax.grid(axis="x", alpha=0.3)
+    record_panel(ax, f"answers per item ({hue})", sdc=sdc)
     return ax
