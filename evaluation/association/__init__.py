@@ -22,7 +22,7 @@ from evaluation.association.estimators import adjusted, crude
 from evaluation.association.evalues import e_value
 from evaluation.association.frame import AnalysisFrame, analysis_frame, outcome_frame
 from evaluation.association.headline import (TABLE_ONE_COUNTS, by_scale, correction_sentence,
-                                             coverage_groups, coverage_tables, disclosure_sentence,
+                                             coverage_groups, coverage_tables,
                                              estimates_shown, intro, null_value, propensity_or_reason,
                                              scales_of, table_one_shown, weight_frame, with_bands)
 from evaluation.association.headline_figures import coverage_figure, forest_figure, weighting_figure
@@ -52,7 +52,7 @@ __all__ = [
     "overlap_plot", "positivity", "propensity_model", "table_one", "weight_plot",
     # the headline report
     "TABLE_ONE_COUNTS", "by_scale", "correction_sentence", "coverage_figure", "coverage_groups",
-    "coverage_tables", "disclosure_sentence", "estimates_shown", "forest_figure", "intro",
+    "coverage_tables", "estimates_shown", "forest_figure", "intro",
     "null_value", "propensity_or_reason", "scales_of", "table_one_shown", "weight_frame",
     "weighting_figure", "with_bands",
 ]

@@ -82,11 +82,6 @@ def correction_sentence(estimates: pd.DataFrame) -> str:
             f"(`p_adjusted`): {'; '.join(kinds)}.")
 
 
-def disclosure_sentence(log: pd.DataFrame, rules) -> str:
-    """What the disclosure layer did (Markdown), from ``Disclosure.summary()``."""
-    return (f"{len(log)} tables shown through the disclosure layer ({rules.describe()}); "
-            f"{int(log['suppressed'].sum())} cells hidden.")
-
 
 def scales_of(estimates) -> list[str]:
     """The scales of the estimates, in order of first appearance."""

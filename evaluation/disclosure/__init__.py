@@ -30,7 +30,8 @@ from evaluation.estimates import COMPLEMENTS_ATTR, COUNTS_ATTR, with_counts
 from evaluation.disclosure.suppression import audit, cell_bounds, secondary_suppression
 
 FIGURES = ("axes_or_new", "figure_note", "rules_or_default", "estimate_plot", "forest_plot",
-           "trajectory_plot", "distribution_plot", "missingness_plot", "level_shares_plot")
+           "trajectory_plot", "distribution_plot", "missingness_plot", "level_shares_plot",
+           "curve_plot")
 
 __all__ = ["COMPLEMENTS_ATTR", "COUNTS_ATTR", "Disclosure", "DisclosureRules", "Ledger",
            "SAFE_ATTRIBUTE", "cell_id",

@@ -6,6 +6,12 @@ each table to a :class:`Checker`, which collects the findings of every rule (``n
 ``identifier``, ``quote``, ``absolute_path`` in texts; ``person_level_table`` and
 ``small_cell`` in tables) as ``(file, where, rule, excerpt)`` with the excerpt masked.
 The rules themselves are described in :mod:`.output_check`, the ``ipeval check`` verb.
+
+The leak rules of issue 14 (docs/output-checker.md) need more than one table at a time: the
+Checker keeps each file's tables (read for arithmetic, :mod:`.table_cells`), the text a reader
+sees, the disclosure logs and the figures' records, and :meth:`Checker.finish_file` runs
+:mod:`.recoverable`, :mod:`.provenance` and :mod:`.consistency` (the last across the files of
+one check) on them.
 """
 from __future__ import annotations
 
@@ -18,9 +24,15 @@ import numpy as np
 
 from evaluation.intake.deidentify import deidentify
 from evaluation.intake.national_id import CANDIDATE, find_national_ids, mask_national_id
+from evaluation.disclosure.cell_text import read_cell
+from evaluation.disclosure.consistency import SeenCells
 from evaluation.disclosure.excerpts import clip, identifier_excerpt, mask_value, shorten_path
+from evaluation.disclosure.provenance import (figure_findings, figure_source_findings,
+                                              log_findings)
+from evaluation.disclosure.recoverable import TextPiece, file_findings, table_findings
 from evaluation.disclosure.shown_tables import PLAIN_INTEGER, ShownTable
 from evaluation.disclosure.study_facts import MIN_QUOTE, SPACE, WORDS, StudyFacts
+from evaluation.disclosure.table_cells import read_table
 
 MAX_PER_RULE = 100                  # findings listed per file and rule; the rest are counted
 DISTINCT_SHARE = 0.9                # "mostly distinct" for a person key column
@@ -63,11 +75,51 @@ class Checker:
         self.path_pattern = _path_pattern()
         self.id_columns = {"person_id", "participant_id", "staff_id", "resp_id"} | \
             set(facts.id_columns if facts else ())
+        self.seen = SeenCells()          # every table of this check, for inconsistencies
 
     def start(self, name: str) -> None:
         """Begin the findings of the file called ``name`` in the report."""
         self.found: list[tuple] = []
         self.name = name
+        self.tables: list = []           # ReadTables of the file
+        self.texts: list[TextPiece] = []
+        self.logs: list[tuple[str, dict]] = []
+        self.figures: list[tuple[str, dict]] = []
+
+    # -- what a whole file shows --------------------------------------------------------------
+    def note_text(self, text: str, where: str, locate=None) -> None:
+        """Text a reader sees (numbers written in it can be totals of a table)."""
+        if text and text.strip():
+            self.texts.append(TextPiece(where, text, locate))
+
+    def note_log(self, log: dict, where: str) -> None:
+        """The disclosure log a report carries."""
+        self.logs.append((where, log))
+
+    def note_figure(self, record: dict, where: str) -> None:
+        """The layer's record of a figure in the file."""
+        self.figures.append((where, record))
+        for at, rule, excerpt in figure_findings(record, where, self.masked_label):
+            self.add(at, rule, excerpt)
+
+    def finish_file(self) -> None:
+        """The rules that need the whole file: sums across its tables and text, its logs and
+        figures, and what earlier files of this check showed of the same cells."""
+        found = file_findings(self.tables, self.texts, self.masked_label)
+        for where, log in self.logs:
+            found += log_findings(log, where, self.min_cell, self.masked_label)
+            for k, figure in enumerate(log.get("figures") or [], start=1):
+                if isinstance(figure, dict):
+                    self.figures.append((f"{where} figure {k}".strip(), figure))
+        logs = [log for _, log in self.logs]
+        for where, record in self.figures:
+            found += figure_source_findings(record, where, self.tables, logs, self.masked_label)
+        found += self.seen.add(self.name, self.tables, self.masked_label)
+        already = {(f[1], f[2]) for f in self.found}
+        for where, rule, excerpt in found:
+            if rule != "recoverable_cell" or (where, rule) not in already:
+                self.add(where, rule, excerpt)
+                already.add((where.strip(), rule))
 
     def findings(self) -> list[tuple]:
         """The file's findings, each once, at most MAX_PER_RULE per rule."""
@@ -192,6 +244,11 @@ class Checker:
         self._person_level(table, base)
         if not table.safe:
             self._small_cells(table, base)
+        read = read_table(table, base)
+        read.mask = self.masked_label
+        self.tables.append(read)
+        for at, rule, excerpt in table_findings(read, self.min_cell):
+            self.add(at, rule, excerpt)
 
     def _person_level(self, table: ShownTable, base: str) -> None:
         shown = len(table.rows)
@@ -250,7 +307,9 @@ class Checker:
                 numbers = [_count(v, _INTEGER) for v in values]
             elif last and not _NOT_COUNT_NAME.search(last) and not self._is_id_label(label):
                 numbers = [_count(v, PLAIN_INTEGER) for v in values]
-                given = [n for n, v in zip(numbers, values) if v.strip() not in _BLANKS]
+                # a mark of a hidden cell (<5, ·, x) is no number, and no text either
+                given = [n for n, v in zip(numbers, values)
+                         if v.strip() not in _BLANKS and not read_cell(v).hidden]
                 if not given or any(n is None for n in given) or _running_number(given) \
                         or all(1800 <= n <= 2100 for n in given):
                     continue

@@ -8,6 +8,7 @@ out, marked ``safe`` when it carries the disclosure layer's class or attribute.
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from html.parser import HTMLParser
 
@@ -24,6 +25,10 @@ _BLOCK_TAGS = {"p", "div", "br", "tr", "td", "th", "li", "ul", "ol", "h1", "h2",
                "figure", "figcaption", "details", "summary"}
 # Content a browser does not show as text.
 _HIDDEN_TAGS = {"script", "style", "template", "noscript", "svg", "math"}
+# What the layer writes into a report (contract of issue 14): the report's disclosure log on its
+# one summary sentence, and the class of the "INTERNAL — not for sharing" label.
+LOG_ATTRIBUTE = "data-ipeval-disclosure"
+INTERNAL_CLASS = "ipeval-internal"
 
 
 class HTMLScan(HTMLParser):
@@ -40,6 +45,8 @@ class HTMLScan(HTMLParser):
         self._open: list[dict] = []
         self._hidden = 0
         self._pending: ShownTable | None = None
+        self.logs: list[tuple[int, object]] = []     # (line, disclosure log JSON or None)
+        self.internal_lines: list[int] = []          # lines of elements of INTERNAL_CLASS
 
     # text outside tables ----------------------------------------------------------------
     def _text(self, text: str) -> None:
@@ -52,16 +59,21 @@ class HTMLScan(HTMLParser):
         if tag in _HIDDEN_TAGS:
             self._hidden += 1
             return
+        self._layer_marks(attrs)
         if tag == "table":
             classes = set()
             names = set()
+            meta = None
             for name, value in attrs:
                 names.add(name)
                 if name == "class" and value:
                     classes.update(value.split())
+                if name == SAFE_ATTRIBUTE:
+                    meta = _json_object(value)
             self._open.append({"safe": SAFE_CLASS in classes or SAFE_ATTRIBUTE in names,
                                "rows": [], "row": None, "cell": None, "head": False,
-                               "line": self.getpos()[0]})
+                               "line": self.getpos()[0], "meta": meta, "caption": [],
+                               "before": self._last_line()})
             self._pending = None
             return
         if tag in _BLOCK_TAGS and not self._open:
@@ -112,6 +124,8 @@ class HTMLScan(HTMLParser):
             self._close_row(t)
             self._open.pop()
             table = _grid_table(t["rows"], t["safe"])
+            table.meta = t["meta"]
+            table.caption = " ".join("".join(t["caption"]).split()) or t["before"]
             self.tables.append(table)
             self.table_lines.append(t["line"])
             self._pending = table
@@ -127,6 +141,7 @@ class HTMLScan(HTMLParser):
             if not data.strip():
                 return
             # A caption or stray text inside a table but outside its cells: visible text.
+            self._open[-1]["caption"].append(data)
         if self._pending is not None and data.strip():
             match = _HTML_FOOTER.match(data)
             if match:
@@ -160,9 +175,32 @@ class HTMLScan(HTMLParser):
     def text(self) -> str:
         return "".join(self.parts)
 
+    def _last_line(self) -> str:
+        """The last line of visible text so far: a table's heading when it has no caption."""
+        tail = "".join(self.parts[-40:])
+        lines = [line.strip() for line in tail.split("\n") if line.strip()]
+        return " ".join(lines[-1].split())[:200] if lines else ""
+
+    def _layer_marks(self, attrs) -> None:
+        """The disclosure log and the internal label, on whatever element carries them."""
+        for name, value in attrs:
+            if name == LOG_ATTRIBUTE:
+                self.logs.append((self.getpos()[0], _json_object(value)))
+            elif name == "class" and value and INTERNAL_CLASS in value.split():
+                self.internal_lines.append(self.getpos()[0])
+
     def line_at(self, offset: int) -> int:
         i = bisect.bisect_right(self.offsets, offset) - 1
         return self.lines[max(i, 0)] if self.lines else 1
+
+
+def _json_object(value):
+    """A JSON object written in an attribute, else None (unreadable is no information)."""
+    try:
+        found = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _span(value) -> int:

@@ -4,6 +4,10 @@ A notebook gives its cell outputs (stream text, the richest text representation 
 result, errors with their tracebacks), its metadata and its cell sources; an HTML report its
 visible text and tables; a CSV or XLSX file its cells. Each goes to the
 :class:`~.findings.Checker`, which applies the rules. Used by :mod:`.output_check`.
+
+What the layer says about a report goes to the Checker too: the disclosure log on the summary
+sentence, the class ``ipeval-internal``, the figure records under image outputs, and papermill's
+``internal`` parameter (:mod:`.provenance`).
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from evaluation.intake.national_id import mask_national_id, scan_frame
 from evaluation.intake.readers import detect_delimiter, detect_encoding
 from evaluation.disclosure.findings import Checker, national_ids_in
 from evaluation.disclosure.html_tables import HTMLScan
+from evaluation.disclosure.provenance import figure_record, internal_parameter
 # SIDECAR_SUFFIX: written beside a CSV by SafeTable.to_csv, the table passed the disclosure
 # layer (a CSV or XLSX file cannot carry the HTML class ipeval-sdc, so this file stands in).
 from evaluation.disclosure.rules import SIDECAR_SUFFIX
@@ -47,6 +52,7 @@ def check_file(checker: Checker, path: Path, name: str) -> list[tuple]:
             _xlsx(checker, path)
     except _Unreadable as exc:
         checker.add("file", "unreadable", str(exc))
+    checker.finish_file()
     return checker.findings()
 
 
@@ -64,12 +70,17 @@ def _notebook(checker: Checker, path: Path) -> None:
     if not isinstance(cells, list):
         raise _Unreadable("not a notebook: no list of cells")
     _metadata(checker, nb.get("metadata") or {}, "metadata")
+    if internal_parameter(nb.get("metadata") or {}):
+        checker.add("metadata papermill.parameters.internal", "internal_output",
+                    "run with internal = True: not for sharing")
     for i, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
             continue
         source = _joined(cell.get("source", ""))
         for start, end, _ in national_ids_in(source):
             checker.add(f"cell {i} source", "national_id", mask_national_id(source[start:end]))
+        if cell.get("cell_type") == "markdown":
+            checker.note_text(source, f"cell {i} source")
         if cell.get("cell_type") != "code":
             continue
         for k, output in enumerate(cell.get("outputs") or [], start=1):
@@ -82,6 +93,7 @@ def _output(checker: Checker, output: dict, where: str) -> None:
     if kind == "stream":
         text = _ANSI.sub("", _joined(output.get("text", "")))
         checker.check_text(text, where)
+        checker.note_text(text, where)
         checker.check_tables(text_tables(text), where)
     elif kind == "error":
         text = "\n".join([str(output.get("ename", "")), str(output.get("evalue", "")),
@@ -94,11 +106,17 @@ def _output(checker: Checker, output: dict, where: str) -> None:
         if "text/html" in texts:
             _html(checker, texts.pop("text/html"), where)
         elif "text/markdown" in texts:
-            checker.check_text(texts.pop("text/markdown"), where)
+            markdown = texts.pop("text/markdown")
+            checker.check_text(markdown, where)
+            checker.note_text(markdown, where)
         elif "text/plain" in texts:
             plain = _ANSI.sub("", texts.pop("text/plain"))
             checker.check_text(plain, where)
+            checker.note_text(plain, where)
             checker.check_tables(text_tables(plain), where)
+        record = figure_record(output.get("metadata") or {})
+        if record is not None:
+            checker.note_figure(record, where)
         seen = {excerpt for _, w, rule, excerpt in checker.found
                 if w == where and rule == "national_id"}
         for text in texts.values():        # the other representations: national IDs only
@@ -133,10 +151,15 @@ def _html(checker: Checker, markup: str, where: str, *, with_lines: bool = False
     except Exception as exc:  # html.parser is lenient; anything left is a broken file
         raise _Unreadable(f"cannot be parsed as HTML ({type(exc).__name__})") from None
     visible = scan.text
-    if with_lines:
-        checker.check_text(visible, where, locate=lambda offset: f"line {scan.line_at(offset)}")
-    else:
-        checker.check_text(visible, where)
+    locate = (lambda offset: f"line {scan.line_at(offset)}") if with_lines else None
+    checker.check_text(visible, where, locate=locate)
+    checker.note_text(visible, where, locate)
+    for line, log in scan.logs:
+        if log is not None:
+            checker.note_log(log, where or f"line {line}")
+    if scan.internal_lines:
+        checker.add(where or f"line {scan.internal_lines[0]}", "internal_output",
+                    "labelled internal (class ipeval-internal): not for sharing")
     for k, table in enumerate(scan.tables, start=1):
         checker.check_cells(table, f"{where} table {k}".strip())
     checker.check_tables(scan.tables, where)
@@ -162,7 +185,7 @@ def _csv(checker: Checker, path: Path) -> None:
         return
     except (OSError, ValueError, pd.errors.EmptyDataError) as exc:
         raise _Unreadable(f"cannot be read as a CSV table ({type(exc).__name__})") from None
-    _frame(checker, df, "", safe=has_sidecar(path))
+    _frame(checker, df, "", marker=sidecar_of(path))
 
 
 def _xlsx(checker: Checker, path: Path) -> None:
@@ -171,18 +194,20 @@ def _xlsx(checker: Checker, path: Path) -> None:
     except Exception as exc:  # openpyxl raises zipfile/XML errors for damaged workbooks
         raise _Unreadable(f"cannot be read as an Excel workbook ({type(exc).__name__})") \
             from None
-    safe = has_sidecar(path)
+    marker = sidecar_of(path)
     for sheet, df in sheets.items():
-        _frame(checker, df, f"sheet {checker.masked_label(sheet)}", safe=safe)
+        _frame(checker, df, f"sheet {checker.masked_label(sheet)}", marker=marker)
 
 
-def _frame(checker: Checker, df: pd.DataFrame, where: str, *, safe: bool) -> None:
+def _frame(checker: Checker, df: pd.DataFrame, where: str, *, marker: dict | None) -> None:
     # National IDs cell by cell first: scan_frame also finds those Excel stored as numbers.
     ids = scan_frame(df) if len(df.columns) else pd.DataFrame(columns=["row", "column"])
     for row in ids.itertuples(index=False):
         checker.add(f"{where} row {int(row.row) + 1} column {checker.masked_label(row.column)}",
                     "national_id", row.masked)
-    table = table_from_frame(df, safe=safe)
+    table = table_from_frame(df, safe=marker is not None)
+    if marker is not None:       # the layer's own threshold and name, as an HTML table has them
+        table.meta = {"name": marker.get("table"), "min_cell": marker.get("min_cell")}
     checker.check_cells(table, where, national_ids=False)
     checker.check_table(table, where, table_name="")
 
@@ -190,12 +215,17 @@ def _frame(checker: Checker, df: pd.DataFrame, where: str, *, safe: bool) -> Non
 def has_sidecar(path: Path) -> bool:
     """Whether the disclosure layer's sidecar stands beside ``path``: a JSON object (one that
     cannot be read is no marker, and the table is checked as any other)."""
+    return sidecar_of(path) is not None
+
+
+def sidecar_of(path: Path) -> dict | None:
+    """The disclosure layer's sidecar beside ``path`` (a JSON object), else None."""
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     try:
         marker = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(marker, dict)
+        return None
+    return marker if isinstance(marker, dict) else None
 
 
 def _line_locator(text: str):

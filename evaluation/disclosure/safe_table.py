@@ -32,6 +32,8 @@ class SafeTable:
     record: dict
     rules: DisclosureRules
     notes: list = field(default_factory=list)
+    # The report's Disclosure, so that a figure drawn from this table is logged in its report.
+    disclosure: object = field(default=None, repr=False, compare=False)
 
     @property
     def suppressed(self) -> pd.DataFrame:

@@ -305,7 +305,7 @@ class Disclosure:
                   "suppressed": int((primary | secondary).to_numpy().sum()),
                   "margins": margins, "population": population, **(extra or {})}
         self.log.append(record)
-        return SafeTable(values, primary, secondary, record, self.rules, list(notes))
+        return SafeTable(values, primary, secondary, record, self.rules, list(notes), disclosure=self)
 
     def figure_drawn(self, name: str, *, source: str | None = None,
                      person_level: bool = False) -> None:

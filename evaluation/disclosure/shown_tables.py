@@ -23,6 +23,14 @@ class ShownTable:
     index_columns: set      # columns that hold row labels
     safe: bool = False      # passed the disclosure layer
     total_rows: int | None = None   # rows of the whole table when the display is cut
+    meta: dict | None = None        # the layer's data-ipeval-sdc JSON (name, min_cell, marks)
+    caption: str = ""               # its <caption>, else the last line of text before it
+
+    @property
+    def name(self) -> str:
+        """The table's name as the layer recorded it, else its caption."""
+        named = (self.meta or {}).get("name")
+        return str(named).strip() if named else self.caption
 
 
 def table_from_frame(df: pd.DataFrame, *, safe: bool = False) -> ShownTable:

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from evaluation.disclosure.cell_text import parse_number, read_cell
 from evaluation.disclosure.shown_tables import PLAIN_INTEGER, ShownTable
 
 # The disclosure layer's footnote under a SafeTable's repr: the table above it passed the layer.
@@ -172,14 +173,13 @@ def _plain_grid(cells: list[list[str]]) -> ShownTable | None:
     header, body = cells[0], cells[1:]
     if any(PLAIN_INTEGER.match(h) or _is_number(h) for h in header):
         return None
-    if not any(all(_is_number(row[j]) for row in body) for j in range(len(header))):
+    # a column of numbers may hold marks of hidden cells (<5, ·) among them
+    if not any(all(_is_number(row[j]) or read_cell(row[j]).hidden for row in body)
+               and any(_is_number(row[j]) for row in body) for j in range(len(header))):
         return None
     return ShownTable(list(header), body, set())
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", "."))
-    except ValueError:
-        return False
-    return True
+    """A number as a table writes it: ``12``, ``0.150``, ``0,150``, ``15 %``."""
+    return parse_number(text) is not None

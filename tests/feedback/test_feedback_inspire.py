@@ -94,7 +94,8 @@ def test_category_plot_hides_small_bars():
     fig, ax = plt.subplots()
     plots.category_plot(data=shares, ax=ax)
     heights = sorted(round(p.get_height(), 2) for p in ax.patches)
-    assert heights == [0.27, 0.3, 0.4]          # the bar of 3 episodes is not drawn
+    # The bar of 3 episodes is not drawn, nor the 27 that protects it (the four add up to 100).
+    assert heights == [0.3, 0.4]
     assert any("not drawn" in t.get_text() for t in ax.texts)
     plt.close(fig)
 
@@ -106,6 +107,9 @@ def test_trajectories_and_waterfall_draw_only_groups_of_min_cell():
     d = pd.DataFrame(rows)
     fig, ax = plt.subplots()
     plots.trajectories_plot(data=d, hue="ip", sample=10, ax=ax)
+    assert not [ln for ln in ax.lines if ln.get_alpha() == 0.25]   # single clients: internal only
+    fig, ax = plt.subplots()
+    plots.trajectories_plot(data=d, hue="ip", sample=10, ax=ax, internal=True)
     thin = [ln for ln in ax.lines if ln.get_alpha() == 0.25]
     assert len(thin) == 10           # the group of 3 clients (ip = 0) gets no individual lines
     changes = pd.DataFrame({"change": [6.0, -6.0, 1.0], "category": ["recovered",
