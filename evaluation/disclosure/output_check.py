@@ -57,6 +57,13 @@ traceback) and the notebook's metadata; cell sources only for national IDs. Imag
 read. In an HTML file, the visible text (not scripts, styles or attributes) and every
 ``<table>``. In CSV/XLSX files every cell of every sheet.
 
+The leaks a reader with a calculator finds — ``recoverable_cell``, ``small_share``,
+``unprotected_count``, ``extreme_value``, ``inconsistent_suppression``,
+``person_level_figure``, ``unprotected_figure`` and ``internal_output`` — are described in
+docs/output-checker.md and found by :mod:`.recoverable` and :mod:`.provenance` (figures and the
+report's disclosure log, which is solved exactly by :mod:`.attacker`). Images are not read, but
+the provenance the layer writes beside them is.
+
 ``run_check`` is the engine of ``ipeval check``: it prints the report, writes it as JSON and
 returns the exit code (1 with findings).
 
@@ -79,6 +86,7 @@ from evaluation.errors import InputFileError, OutputError, ParameterError
 from evaluation.disclosure.findings import MAX_PER_RULE, Checker  # noqa: F401  (MAX_PER_RULE: documented here)
 from evaluation.disclosure.excerpts import mask_value, masked_excerpt, shorten_path
 from evaluation.disclosure.output_files import SIDECAR_SUFFIX, check_file
+from evaluation.disclosure.recoverable import LEAK_RULES
 from evaluation.disclosure.rules import DisclosureRules
 from evaluation.disclosure.study_facts import facts_of_path, load_study, study_facts
 
@@ -95,6 +103,7 @@ RULES = {
     "quote": "interview text shown verbatim although it holds names or places to mask",
     "absolute_path": "absolute path of the user's machine",
     "unreadable": "file that could not be read, so it was not checked",
+    **LEAK_RULES,     # the leaks a reader with a calculator finds (docs/output-checker.md)
 }
 SUFFIXES = (".ipynb", ".html", ".htm", ".csv", ".xlsx")
 REPORT_NAME = "disclosure_check.json"
