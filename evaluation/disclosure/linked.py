@@ -52,6 +52,12 @@ class Ledger:
 
     cells: dict = field(default_factory=dict)       # id -> {"value": float, "state": str}
     relations: list = field(default_factory=list)   # {"total", "parts", "remainder"}
+    # Cells counted from person-level data (crosstab, frequencies): the rows each holds, so
+    # that two tables of the same rows link whatever they are called (the crosstab's row
+    # "Karlsborg" and the frequencies of the Karlsborg subset are one set of cells).
+    rows: dict = field(default_factory=dict)        # id -> (universe, frozenset of row labels)
+    by_rows: dict = field(default_factory=dict)     # (universe, frozenset) -> id
+    universes: list = field(default_factory=list)   # per universe: {row label: {column: value}}
 
     def state(self, cid: str) -> str | None:
         cell = self.cells.get(cid)
@@ -113,6 +119,51 @@ class Ledger:
         if rel not in self.relations:
             self.relations.append(rel)
 
+    # -- cells counted from rows -------------------------------------------------------------
+    def universe(self, data, columns) -> int:
+        """The universe the rows of ``data`` belong to: one seen before when the row labels it
+        shares with it hold the same values in the columns both used (a subset of the same
+        people), else a new one."""
+        values = data[list(columns)].to_dict("index")
+        for k, seen in enumerate(self.universes):
+            common = [label for label in values if label in seen]
+            if common and all(seen[label].get(c, values[label][c]) == values[label][c]
+                              for label in common for c in values[label]):
+                for label, vals in values.items():
+                    seen.setdefault(label, {}).update(vals)
+                return k
+        self.universes.append(values)
+        return len(self.universes) - 1
+
+    def same_rows(self, universe: int, labels) -> str | None:
+        """The cell already counting exactly these rows, if any."""
+        return self.by_rows.get((universe, frozenset(labels)))
+
+    def record_rows(self, cid: str, universe: int, labels) -> None:
+        key = (universe, frozenset(labels))
+        self.rows[cid] = key
+        self.by_rows.setdefault(key, cid)
+
+    def _atoms(self) -> tuple[list, list]:
+        """Cells and relations that tie every row-counted cell to the finest sets of rows the
+        report's tables cut (its atoms): a reader can combine any of those tables."""
+        cells, relations = [], []
+        for u in range(len(self.universes)):
+            members = {cid: labels for cid, (uu, labels) in self.rows.items() if uu == u}
+            signature: dict = {}
+            for cid, labels in members.items():
+                for label in labels:
+                    signature.setdefault(label, set()).add(cid)
+            atoms: dict = {}
+            for label, sig in signature.items():
+                atoms.setdefault(frozenset(sig), []).append(label)
+            names = {sig: f"rows {u}:{k}" for k, sig in enumerate(atoms)}
+            cells += [{"id": name, "shown": None, "mark": None} for name in names.values()]
+            for cid in members:
+                parts = [names[sig] for sig in atoms if cid in sig]
+                relations.append({"total": cid, "parts": parts, "remainder": False})
+        return cells, relations
+
     # -- what the report may carry ----------------------------------------------------------
     def log(self, rules) -> dict:
         """Cells (id, shown value or mark) and relations: all an attacker needs, nothing hidden."""
@@ -121,7 +172,8 @@ class Ledger:
         cells = [{"id": cid, "shown": c["value"] if c["state"] == "shown" else None,
                   "mark": None if c["state"] == "shown" else marks[c["state"]]}
                  for cid, c in self.cells.items()]
-        return {"cells": cells, "relations": [dict(r) for r in self.relations]}
+        atoms, tied = self._atoms()
+        return {"cells": cells + atoms, "relations": [dict(r) for r in self.relations] + tied}
 
     def counts(self) -> dict:
         """How many cells of each state the report holds."""

@@ -168,9 +168,10 @@ class Disclosure:
             if col not in data.columns:
                 raise ParameterError(f"Disclosure.crosstab: {col!r} is not a column.")
         counts = pd.crosstab(data[index], data[columns])
+        groups = data.groupby([index, columns], observed=True).groups
         return self._count_table(counts, margins=margins, name=name or f"{index} × {columns}",
                                  population=population or data.attrs.get("population"),
-                                 axes=(index, columns))
+                                 axes=(index, columns), rows=(data, [index, columns], groups))
 
     def frequencies(self, data: pd.DataFrame, column: str, *, population: str | None = None,
                     name: str | None = None) -> SafeTable:
@@ -178,9 +179,10 @@ class Disclosure:
         if column not in data.columns:
             raise ParameterError(f"Disclosure.frequencies: {column!r} is not a column.")
         counts = data[column].value_counts(dropna=False).sort_index().to_frame("n")
+        groups = {("n", k): v for k, v in data.groupby(column, dropna=False).groups.items()}
         safe = self._count_table(counts.T, margins=False, name=name or column,
                                  population=population or data.attrs.get("population"),
-                                 axes=(None, column))
+                                 axes=(None, column), rows=(data, [column], groups))
         n, primary, secondary = safe.values.T, safe.primary.T, safe.secondary.T
         # Shares of everyone counted: the hidden cells' sum can be read off (at least two are
         # hidden together), no single one of them.
@@ -201,11 +203,21 @@ class Disclosure:
                                  population=population or table.attrs.get("population"))
 
     def _count_table(self, counts: pd.DataFrame, *, margins: bool, name: str | None,
-                     population=None, axes=(None, None)) -> SafeTable:
+                     population=None, axes=(None, None), rows=None) -> SafeTable:
         population = str(population or f"table {name or len(self.log) + 1}")
         c = counts.to_numpy(dtype=float)
         ids = [[cell_id(population, "n", _conditions(axes, i, j)) for j in counts.columns]
                for i in counts.index]
+        if rows is not None:    # cells of the same rows as a cell shown before are that cell
+            data, columns, groups = rows
+            universe = self.ledger.universe(data, columns)
+            for r, i in enumerate(counts.index):
+                for k, j in enumerate(counts.columns):
+                    labels = groups.get((i, j), [])
+                    if not len(labels):      # every empty cell holds the same (no) rows
+                        continue
+                    ids[r][k] = self.ledger.same_rows(universe, labels) or ids[r][k]
+                    self.ledger.record_rows(ids[r][k], universe, labels)
         forced = np.array([[self.ledger.hidden_elsewhere(x) for x in row] for row in ids], dtype=bool)
         known = np.array([[self.ledger.published(x) for x in row] for row in ids], dtype=bool)
         primary = self.rules.small_count(c)

@@ -204,3 +204,31 @@ def test_two_small_cells_that_add_up_to_twice_the_bound_are_not_left_alone():
     sdc = Disclosure()
     sdc.show(t)
     assert sdc.exposed().empty
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 8, 10])
+def test_a_crosstab_and_the_frequencies_of_its_subsets_do_not_pin_a_cell(seed, tmp_path):
+    """Leak 8 within a report: a cross-table of institution × ROP group, the frequencies of
+    each, and ROP group at each institution. The last are the cross-table's rows under other
+    names; the layer links them by the rows they count, so what one hides the others hide.
+    Both the report's own attacker and the output checker find nothing to work out (before
+    the rows were linked, seeds 1, 2, 8 and 10 each pinned cells)."""
+    from evaluation.disclosure import check_path
+    rng = np.random.default_rng(seed)
+    n = 150
+    people = pd.DataFrame({
+        "institution": rng.choice(["Karlsborg", "Vårli", "Østhagen", "Lillevik"], n,
+                                  p=[.5, .25, .2, .05]),
+        "rop_group": rng.choice(["mental_health_only", "rop", "substance_only"], n, p=[.15, .45, .4]),
+        "has_ip": rng.choice([0, 1], n, p=[.4, .6])})
+    sdc = Disclosure()
+    parts = [sdc.crosstab(people, "institution", "rop_group", name="rop by institution"),
+             sdc.frequencies(people, "institution"), sdc.frequencies(people, "rop_group"),
+             sdc.crosstab(people, "institution", "has_ip", name="ip by institution")]
+    parts += [sdc.frequencies(g, "rop_group", name=f"rop_group at {inst}")
+              for inst, g in people.groupby("institution")]
+    assert sdc.exposed().empty
+    page = tmp_path / "report.html"
+    page.write_text("".join(p._repr_html_() for p in parts) + sdc._repr_html_(), encoding="utf-8")
+    found = check_path(page)
+    assert found.empty, found.to_string()
