@@ -113,6 +113,8 @@ class Ledger:
         got = sum(self.cells[p]["value"] for p in parts)
         if total not in self.cells:
             self.record(total, got, "unshown")
+        if self.cells[total]["value"] < got - 1e-9:
+            return      # not a total of these parts: a count of other people named alike
         if remainder is None:
             remainder = bool(self.cells[total]["value"] > got + 1e-9)
         rel = {"total": total, "parts": parts, "remainder": bool(remainder)}
@@ -138,6 +140,15 @@ class Ledger:
     def same_rows(self, universe: int, labels) -> str | None:
         """The cell already counting exactly these rows, if any."""
         return self.by_rows.get((universe, frozenset(labels)))
+
+    def unique_for_rows(self, cid: str, universe: int, labels) -> str:
+        """``cid``, or ``cid#k`` when ``cid`` already names other rows (the frequencies of two
+        subsets, both called by their column): two counts of different people are two cells."""
+        key, k, name = (universe, frozenset(labels)), 1, cid
+        while name in self.rows and self.rows[name] != key:
+            k += 1
+            name = f"{cid}#{k}"
+        return name
 
     def record_rows(self, cid: str, universe: int, labels) -> None:
         key = (universe, frozenset(labels))

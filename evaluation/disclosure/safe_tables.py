@@ -216,7 +216,8 @@ class Disclosure:
                     labels = groups.get((i, j), [])
                     if not len(labels):      # every empty cell holds the same (no) rows
                         continue
-                    ids[r][k] = self.ledger.same_rows(universe, labels) or ids[r][k]
+                    ids[r][k] = (self.ledger.same_rows(universe, labels)
+                                 or self.ledger.unique_for_rows(ids[r][k], universe, labels))
                     self.ledger.record_rows(ids[r][k], universe, labels)
         forced = np.array([[self.ledger.hidden_elsewhere(x) for x in row] for row in ids], dtype=bool)
         known = np.array([[self.ledger.published(x) for x in row] for row in ids], dtype=bool)
@@ -228,7 +229,8 @@ class Disclosure:
             for k, x in enumerate(row):
                 ids[r][k] = self.ledger.record(x, c[r, k], "primary" if primary[r, k] else
                                                "secondary" if extra[r, k] else "shown")
-        self._relate_grid(ids, population, counts, axes)
+        if rows is None:    # counted from rows, the cells are tied by the rows they hold
+            self._relate_grid(ids, population, counts, axes)
         values = counts.astype(float).where(~mask)
         prim = pd.DataFrame(primary, index=counts.index, columns=counts.columns)
         sec = pd.DataFrame(extra & ~primary, index=counts.index, columns=counts.columns)

@@ -8,6 +8,8 @@ are R and Java); the audit uses scipy's ``linprog``.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.optimize import linprog
 
@@ -84,8 +86,9 @@ def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
     """Suppressed cells an attacker could pin down from the true row and column totals.
 
     For each suppressed cell, the smallest and largest value it can take given every row and
-    column total and non-negative cells (two linear programs). A cell whose range is narrower
-    than ``tolerance`` is exposed. ``known`` cells (inside ``mask``) are hidden in this table
+    column total and non-negative cells (two linear programs). A cell whose range holds fewer
+    than two whole numbers is exposed (counts are whole: [3.5, 4.2] is 4), as is, without
+    ``min_cell``, one narrower than ``tolerance``. ``known`` cells (inside ``mask``) are hidden in this table
     but known to the reader from elsewhere: they count as unknowns for the linear programs and
     are never reported.
     """
@@ -96,8 +99,8 @@ def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
     if not cells:
         return []
     bounds = cell_bounds(counts, mask, known=known, min_cell=min_cell)
-    return [cell for cell, (lo, hi) in zip(cells, bounds)
-            if hi - lo < tolerance and not known[cell]]
+    return [cell for cell, (lo, hi) in zip(cells, bounds) if not known[cell]
+            and (hi - lo < tolerance or math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1)]
 
 
 def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,

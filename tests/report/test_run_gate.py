@@ -66,3 +66,35 @@ def test_shipped_notebooks_give_no_findings(notebook, small_study, tmp_path):
     assert (out / f"{notebook.stem}.html").exists()
     findings = check_path(out, study=small_study)
     assert findings.empty, findings.to_string()
+
+
+def _attacked(executed: Path) -> "pd.DataFrame":
+    """The report's hidden cells as the LP attacker sees them over its whole log."""
+    import html
+    import re
+
+    from evaluation.disclosure.attacker import attack
+    nb = nbformat.read(executed, as_version=4)
+    text = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells
+                   if c.cell_type == "code" for o in c.outputs)
+    logs = re.findall(r'data-ipeval-disclosure="([^"]*)"', text)
+    assert logs, "the report ends without display(sdc): no disclosure log"
+    log = json.loads(html.unescape(logs[-1]))
+    return attack(log["cells"], log["relations"], min_cell=log["rules"]["min_cell"])
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("institution", ["Lassonløkken", "Karlsborg", "Fjærholmen", "Sørbråten"])
+def test_no_hidden_cell_of_an_institutions_report_can_be_worked_out(institution, small_study, tmp_path):
+    """The headline report of each institution of the small study: an attacker with all its
+    tables, their relations and the marks' bounds pins no hidden cell, and the checker (which
+    also reads the tables and the text) finds nothing."""
+    out = tmp_path / "run"
+    study = os.path.relpath(small_study / "study.yaml")
+    main(["run", "notebooks/ip_evaluation.ipynb", "-p", "study", study, "-p", "institution",
+          institution, "-p", "outcome", "daily_chaos", "--out", os.path.relpath(out)])
+    executed = out / "ip_evaluation.ipynb"
+    assert executed.exists(), "the report was refused: see its internal/ folder"
+    found = _attacked(executed)
+    assert len(found) and not found["exposed"].any(), found[found["exposed"]].to_string()
+    assert check_path(out, study=small_study).empty
