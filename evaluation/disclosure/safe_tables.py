@@ -198,7 +198,8 @@ class Disclosure:
                name: str | None = None) -> SafeTable:
         """A table whose every cell is a count of people (a pivot of counts): primary and
         secondary suppression over rows and columns; totals, if asked, from the shown cells."""
-        axes = (table.index.name, table.columns.name)
+        # Unnamed axes still name their cells: else every cell would be the table's total.
+        axes = (table.index.name or "row", table.columns.name or "column")
         return self._count_table(table.fillna(0), margins=margins, name=name, axes=axes,
                                  population=population or table.attrs.get("population"))
 

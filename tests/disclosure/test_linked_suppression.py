@@ -232,3 +232,14 @@ def test_a_crosstab_and_the_frequencies_of_its_subsets_do_not_pin_a_cell(seed, t
     page.write_text("".join(p._repr_html_() for p in parts) + sdc._repr_html_(), encoding="utf-8")
     found = check_path(page)
     assert found.empty, found.to_string()
+
+
+def test_a_pivot_with_unnamed_axes_gives_each_cell_its_own_name():
+    """A pivot of counts (institution × year) whose axes have no names: its cells must not all
+    be called the table's total, or the report's log would say 0 = the sum of the cells."""
+    table = pd.DataFrame([[0, 3, 12], [20, 25, 2]], index=["A", "B"], columns=[2021, 2022, 2023])
+    sdc = Disclosure()
+    sdc.counts(table, name="rows per institution and year")
+    log = sdc.disclosure_log()
+    assert len({c["id"] for c in log["cells"]}) == len(log["cells"]) >= 6
+    assert sdc.exposed().empty
