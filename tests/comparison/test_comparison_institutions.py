@@ -246,21 +246,23 @@ def test_funnel_plot_hides_units_of_fewer_than_min_cell():
                            "persons": [100, 20, 400, 4]})
     ax = cplots.funnel_plot(*funnel_data(counts, unit="site", successes="ip", n="persons"))
     assert isinstance(ax, plt.Axes)
-    assert len(ax.collections[0].get_offsets()) == 3
-    assert any("fewer than 5 people not drawn" in t.get_text() for t in ax.texts)
+    # d (4 people) is not drawn, nor b (20), the smallest other unit, which protects it: with b
+    # drawn, d's people would be the total of persons minus the units shown.
+    assert len(ax.collections[0].get_offsets()) == 2
     labels = [t.get_text() for t in ax.texts]
     assert "d" not in labels
     ax = cplots.funnel_plot(*funnel_data(counts, unit="site", successes="ip", n="persons"),
-                            rules=DisclosureRules(min_cell=3))
-    assert len(ax.collections[0].get_offsets()) == 4
+                            rules=DisclosureRules(min_cell=2))
+    assert len(ax.collections[0].get_offsets()) == 4     # d: 2 with an IP, 2 without, both ≥ 2
 
 
 def test_caterpillar_and_level_share_plots(unequal_units, mapping):
     res = shrunken_effects(unequal_units, outcome="y", unit="unit")
     ax = cplots.caterpillar_plot(res, rules=DisclosureRules(min_cell=10))
     assert isinstance(ax, plt.Axes)
-    assert len(ax.get_yticklabels()) == 5                   # unit a (6 people) not drawn
-    assert any("1 unit(s)" in t.get_text() for t in ax.texts)
+    # unit a (6 people) is not drawn, nor the next smallest unit, which protects it
+    assert len(ax.get_yticklabels()) == 4
+    assert any("2 unit(s)" in t.get_text() for t in ax.texts)
     ax = cplots.level_shares_by_year_plot(bp.level_shares_by_year(mapping))
     assert isinstance(ax, plt.Axes)
     assert len(ax.get_yticklabels()) == 8 * mapping["year"].nunique()

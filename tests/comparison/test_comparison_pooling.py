@@ -217,7 +217,7 @@ def test_meta_forest_plot(bcg):
     assert isinstance(ax, plt.Axes)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1] == "Pooled (random effects)" and "not drawn" in labels[0]
-    assert any("1 study row(s)" in t.get_text() for t in ax.texts)
+    assert any("2 study row(s)" in t.get_text() for t in ax.texts)   # the 3, and one protecting it
     ratios = meta_analysis(pd.DataFrame({"rr": [0.5, 0.7, 0.6], "lo": [0.3, 0.5, 0.4],
                                          "hi": [0.83, 0.98, 0.9]}),
                            estimate="rr", ci_low="lo", ci_high="hi", scale="log")
