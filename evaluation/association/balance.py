@@ -144,8 +144,12 @@ def table_one(data: pd.DataFrame, treatment: str, covariates, *, weights=None,
         Chooses the SMD denominator: pooled SD (ATE, ATO), treated SD (ATT), control SD (ATC),
         always from the unweighted sample.
     rules : DisclosureRules, optional
-        Counts of 1 to min_cell − 1 (default 5) are suppressed with their % and SMD, and the row
-        is marked ``suppressed``.
+        Given, counts of 1 to min_cell − 1 (and their complements within the arm) are
+        suppressed with their % and SMD here, and the row is marked ``suppressed``: for a Table
+        1 shown outside the disclosure layer. Not given (the notebooks), every count is kept and
+        ``Disclosure.show`` hides them when the table is shown: it knows that a variable's
+        levels add up to the arm's n and hides a second level with a small one, which a cell
+        blanked here beforehand would defeat (38 − 17 − 17 gives the blank back).
 
     Returns
     -------
@@ -176,15 +180,14 @@ def table_one(data: pd.DataFrame, treatment: str, covariates, *, weights=None,
     0      age  continuous          35.0              NaN              NaN  0.845
     1   smoker      binary           NaN             50.0           33.333  0.167
 
-    With the default rules (min_cell 5) the smoker counts 3 and 2 would be suppressed.
+    With ``rules=DisclosureRules()`` (min_cell 5) the smoker counts 3 and 2 would be suppressed.
     """
     est = estimand_name(estimand, "table_one")
-    rules = rules if rules is not None else DisclosureRules()
     table = pd.DataFrame(_rows(data, treatment, covariates, weights, est))
     table["estimand"] = est
     table["weighted"] = weights is not None
     table["suppressed"] = False
-    for arm in ("treated", "control"):
+    for arm in ("treated", "control") if rules is not None else ():
         small = pd.Series(rules.small_count(table[f"{arm}_count"].fillna(0)), index=table.index)
         small |= pd.Series(rules.small_count(table[f"{arm}_count"].fillna(0)
                                              .rsub(table[f"{arm}_n"]).where(table["type"] != "continuous", 0)),

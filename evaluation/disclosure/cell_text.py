@@ -176,7 +176,8 @@ NOT_PEOPLE_COUNT = re.compile(
     r"(^|_)(groups?|clusters?|items?|levels?|categories|codes?|institutions?|units?|sites?|"
     r"waves?|rounds?|iterations?|bins?|columns?|variables?|sources?|files?|tables?|models?|"
     r"terms?|params?|parameters?|obs_per_group|trimmed_total|truncated_total|weighted|"
-    r"imputations?|draws?|folds?|boot|bootstrap|df|dof|cells)($|_)", re.IGNORECASE)
+    r"imputations?|draws?|folds?|boot|bootstrap|df|dof|cells|coders?|raters?|reps|replicates|"
+    r"k)($|_)", re.IGNORECASE)
 SHARE_NAME = re.compile(
     r"(^|[_\s(])(share|andel|pct|percent|prosent|proportion|prop|%)($|[_\s)])", re.IGNORECASE)
 TOTAL_LABEL = re.compile(

@@ -28,7 +28,9 @@ from evaluation.disclosure.suppression import secondary_suppression
 
 # Columns named like counts of people or rows: counts when every value is a whole number.
 COUNT_NAME = re.compile(r"^(n_\w+|\w+_n|count_\w+|\w+_count|rows(_\w+)?|antall(_\w+)?)$")
-# Names of counts that are not of people (weighted sums, replicates) though named like one.
+# Names of counts that are not of people (weighted sums, replicates, the study's own coders)
+# though named like one. The output checker's list (cell_text.NOT_PEOPLE_COUNT) must hold these
+# too, or it would flag a count the layer rightly shows.
 NOT_COUNT_NAME = re.compile(r"(weighted|boot|reps|replicates|iterations|dof|df|k|coders|raters)$")
 EXTREME_NAME = re.compile(r"^((min|max)(_\w+)?|\w+_(min|max))$")
 SHARE_NAME = re.compile(r"^((share|proportion|andel)(_\w+)?|\w+_(share|proportion|andel))$")

@@ -100,7 +100,8 @@ def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
         return []
     bounds = cell_bounds(counts, mask, known=known, min_cell=min_cell)
     return [cell for cell, (lo, hi) in zip(cells, bounds) if not known[cell]
-            and (hi - lo < tolerance or math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1)]
+            and (hi - lo < tolerance
+                 or (math.isfinite(hi) and math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1))]
 
 
 def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,

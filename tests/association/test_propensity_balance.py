@@ -303,7 +303,10 @@ def test_plots_return_axes_and_apply_disclosure(synthetic, synthetic_scores):
 def test_table_one_suppresses_small_cells():
     d = pd.DataFrame({"t": [1] * 20 + [0] * 20, "rare": [1, 1] + [0] * 38,
                       "x": np.arange(40, dtype=float)})
-    t1 = table_one(d, "t", ["rare", "x"]).set_index("variable")
+    t1 = table_one(d, "t", ["rare", "x"], rules=DisclosureRules()).set_index("variable")
     assert t1.loc["rare", "suppressed"] and pd.isna(t1.loc["rare", "treated_count"])
     assert pd.isna(t1.loc["rare", "smd"])
     assert not t1.loc["x", "suppressed"]
+    # Without rules every count is kept: the disclosure layer hides them when shown.
+    kept = table_one(d, "t", ["rare", "x"]).set_index("variable")
+    assert kept.loc["rare", "treated_count"] == 2 and not kept["suppressed"].any()

@@ -243,3 +243,21 @@ def test_a_pivot_with_unnamed_axes_gives_each_cell_its_own_name():
     log = sdc.disclosure_log()
     assert len({c["id"] for c in log["cells"]}) == len(log["cells"]) >= 6
     assert sdc.exposed().empty
+
+
+@pytest.mark.parametrize("name", ["n_coders", "n_raters", "n_weighted", "n_boot", "n_reps",
+                                  "n_replicates", "n_iterations", "n_dof", "n_df", "n_k"])
+def test_what_the_layer_shows_as_no_count_the_checker_does_not_flag(name):
+    """The layer and the output checker must agree: a column the layer does not take for a
+    count of people (and so shows) is not one the checker calls an unprotected count."""
+    from evaluation.disclosure.cell_text import NOT_PEOPLE_COUNT
+    from evaluation.disclosure.row_tables import NOT_COUNT_NAME
+    assert NOT_COUNT_NAME.search(name) and NOT_PEOPLE_COUNT.search(name)
+
+
+def test_a_hidden_cell_no_total_bounds_is_not_an_error():
+    """A table of one hidden cell (no total above it: its bound is infinite) is safe, not an
+    error; the load report of a study with one source read is such a table."""
+    from evaluation.disclosure import audit
+    assert audit(np.array([[3.0]]), np.array([[True]])) == []
+    assert audit(np.array([[3.0, 0.0]]), np.array([[True, False]]), min_cell=5) == [(0, 0)]
