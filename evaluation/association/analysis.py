@@ -5,13 +5,15 @@ in its own module and answers one question.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from evaluation.constraints import Options, check_param, validate_params
 from evaluation.errors import ParameterError
-from evaluation.estimates import ESTIMATE_COLUMNS, as_estimate_table, with_counts
+from evaluation.estimates import ESTIMATE_COLUMNS, as_estimate_table, warning_notes, with_counts
 from evaluation.association.estimators import adjusted, aipw, crude, ipw
 from evaluation.association.evalues import e_value
 from evaluation.association.frame import AnalysisFrame, analysis_frame
@@ -109,6 +111,20 @@ def evaluate(study, outcomes=None, *, methods=METHODS, estimand: str = "ATE", co
     return evaluate_frames(frames, methods=methods, estimand=estimand, correction=correction)
 
 
+def _noted(fit, *args, **kwargs) -> pd.DataFrame:
+    """``fit(...)`` with the warnings its libraries raised (a rank-deficient design, an
+    overflow) in the rows' ``note``, not printed: a report says them beside the estimate they
+    concern, and a warning printed by a library carries the path of its file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = fit(*args, **kwargs)
+    notes = warning_notes(caught)
+    if notes and len(table):
+        old = table["note"].fillna("").astype(str) if "note" in table.columns else ""
+        table["note"] = (old + "; " + "; ".join(notes)).str.lstrip("; ")
+    return table
+
+
 @validate_params({"frames": [dict], "estimand": [Options(ESTIMANDS)],
                   "correction": [Options(METHOD_NAMES)], "on_error": [Options({"raise", "note"})]})
 def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
@@ -123,13 +139,13 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
     tables, accounts = [], []
     for name, frame in frames.items():
         if on_error == "raise":
-            table = estimate_effects(frame, methods=methods, estimand=estimand, name=name)
+            table = _noted(estimate_effects, frame, methods=methods, estimand=estimand, name=name)
         else:
             parts = []
             for method in methods:
                 try:
-                    parts.append(estimate_effects(frame, methods=(method,), estimand=estimand,
-                                                  name=name))
+                    parts.append(_noted(estimate_effects, frame, methods=(method,),
+                                        estimand=estimand, name=name))
                 except (ParameterError, ValueError) as exc:
                     accounts.append(pd.DataFrame([{"outcome": name, "rows": 0,
                                                    "reason": f"{method} not estimated: {exc}"}]))

@@ -1,4 +1,5 @@
 """Every shipped notebook executes with papermill on a small generated study."""
+import os
 from pathlib import Path
 
 import nbformat
@@ -89,7 +90,7 @@ def test_overview_runs_for_one_institution(small_study, tmp_path):
     # The per-institution coverage table names only the chosen institution.
     nb = nbformat.read(result.executed, as_version=4)
     last_tables = [o["data"]["text/html"] for c in nb.cells
-                   if c.cell_type == "code" and "by_institution = overview.coverage" in c.source
+                   if c.cell_type == "code" and "by_institution = sdc.show(overview.coverage" in c.source
                    for o in c.outputs if "text/html" in o.get("data", {})]
     assert last_tables and name in last_tables[-1]
     assert not any(o in last_tables[-1] for o in others)
@@ -131,7 +132,8 @@ def test_interviews_runs_on_small_study(small_study, tmp_path):
     result = run_notebook("notebooks/interviews.ipynb",
                           {"study": str(small_study / "study.yaml"), "n_boot": 200,
                            "output_dir": str(out / "tables"),
-                           "worklist": str(tmp_path / "internal" / "disagreements.csv")}, out)
+                           "worklist": os.path.relpath(tmp_path / "internal" / "disagreements.csv")},
+                          out)
     errors, images, tables = _errors_and_images(result.executed)
     assert not errors
     assert len(images) >= 3          # agreement, mentions by IP status, co-occurrence
