@@ -69,7 +69,9 @@ class SafeTable:
         return {"name": self.record.get("name"), "min_cell": self.rules.min_cell,
                 "primary_mark": self.rules.suppressed_text,
                 "secondary_mark": self.rules.protected_text,
-                "population": self.record.get("population"), "kind": self.record.get("kind")}
+                "population": self.record.get("population"), "kind": self.record.get("kind"),
+                # The row's group: the checker must not read a 0/1 key (has_ip) as a count.
+                "keys": list(self.record.get("keys") or [])}
 
     def _repr_html_(self) -> str:
         attrs = html.escape(json.dumps(self.html_attributes(), ensure_ascii=False), quote=True)

@@ -115,7 +115,7 @@ class Disclosure:
         notes = ([f"Not shown: {', '.join(map(str, spec.dropped))} (a minimum or maximum is one "
                   f"person's value)."] if spec.dropped else [])
         return self._finish(values, primary, secondary, name, kind="rows", notes=notes,
-                            population=spec.population)
+                            population=spec.population, extra={"keys": list(map(str, spec.keys))})
 
     def _spec(self, t, n, counts, complements, keys, population, name) -> RowSpec:
         """What :meth:`show` knows of the table's columns: told, marked, or read off."""

@@ -96,6 +96,8 @@ class ReadTable:
 def read_table(table: ShownTable, where: str) -> ReadTable:
     """Read every cell of ``table`` with its own marks and give each column its role."""
     marks = Marks.of(table.meta)
+    # The layer says which columns are the row's keys (a 0/1 has_ip is not a count of people).
+    keys = set((table.meta or {}).get("keys") or []) if isinstance(table.meta, dict) else set()
     cells = [[read_cell(c, marks) for c in row] for row in table.rows]
     width = len(table.header)
     labels, counts, shares, numeric, percent = [], [], [], [], set()
@@ -106,7 +108,9 @@ def read_table(table: ShownTable, where: str) -> ReadTable:
             continue
         numbers = [r for r in column if r.number]
         texts = [r for r in column if r.kind == "text"]
-        if numbers and not texts:
+        if name in keys:
+            labels.append(j)
+        elif numbers and not texts:
             numeric.append(j)
             kind = _share_kind(name, numbers)
             if kind:

@@ -72,7 +72,10 @@ def _total_columns(t: ReadTable) -> list[Relation]:
         if len(parts) >= 2 and _verdict(t, total, parts) != "contradict":
             out += _row_relations(t, total, parts, "the row total")
     for n in ns:
-        others = [j for j in t.counts if j != n and j not in totals]
+        # A missing count is outside the n it stands beside (n counts those answered), so it
+        # is never one of n's parts, however the numbers fall.
+        others = [j for j in t.counts if j != n and j not in totals
+                  and "missing" not in last_label(t.header[j]).lower()]
         parts = _verified_parts(t, n, others)
         if parts:
             out += _row_relations(t, n, parts, "the n of its row")

@@ -261,3 +261,21 @@ def test_a_hidden_cell_no_total_bounds_is_not_an_error():
     from evaluation.disclosure import audit
     assert audit(np.array([[3.0]]), np.array([[True]])) == []
     assert audit(np.array([[3.0, 0.0]]), np.array([[True, False]]), min_cell=5) == [(0, 0)]
+
+
+def test_the_checker_reads_the_layers_keys_and_takes_no_0_1_key_for_a_count(tmp_path):
+    """A 0/1 key (has_ip) is the row's group: the table's HTML says so, and the checker does
+    not read has_ip 0 + 8 mentioning = n 8 as a sum that gives a hidden count back (a false
+    alarm on the shipped Sørbråten report)."""
+    from evaluation.disclosure import check_path
+    t = with_counts(pd.DataFrame({"code": ["goal", "chaos"], "has_ip": [0, 0], "n": [8, 8],
+                                  "n_mentioning": [7, 8], "n_missing": [0, 0],
+                                  "estimate": [7 / 8, 1.0]}),
+                    ["n_mentioning", "n_missing"], complements={"n_mentioning": "n"})
+    sdc = Disclosure()
+    safe = sdc.show(t, name="mentions")
+    assert safe.shown.loc[0, "n_mentioning"] == RULES.protected_text     # 1 not mentioning
+    assert '&quot;keys&quot;: [&quot;code&quot;, &quot;has_ip&quot;]' in safe._repr_html_()
+    page = tmp_path / "r.html"
+    page.write_text(safe._repr_html_() + sdc._repr_html_(), encoding="utf-8")
+    assert check_path(page).empty
