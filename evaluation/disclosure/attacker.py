@@ -16,7 +16,8 @@ share's shown decimals, and knowledge from outside the reports.
 **Exposed**: a marked cell left with fewer than two whole values, i.e. worked out exactly. (A
 ``<5`` narrowed to two of its four values is allowed: the rule promises that the count cannot
 be told, not that no value can be ruled out.) A count no table shows (no mark) gets its
-interval but is never exposed: the rules do not hide it.
+interval but is never exposed: the rules do not hide it. Nor is a cell worked out to be 0: it
+holds nobody, and the rules show zero counts.
 
 **How.** Cells in no relation keep their mark's bounds. The others are split into connected
 components; in each, linear algebra first (every cell the sums alone pin, and every interval
@@ -104,7 +105,10 @@ def attack(cells, relations, *, min_cell: int = 5, integer: bool = True,
         values = whole_values(low, high)
         out.append({"cell": cid, "mark": c.mark, "kind": c.kind, "low": float(low),
                     "high": float(high), "values": values,
-                    "exposed": bool(c.kind != "unshown" and values < 2), "method": method})
+                    # A cell worked out to be 0 holds nobody: a zero reveals no one (the rules
+                    # show zero counts), so it is not exposed.
+                    "exposed": bool(c.kind != "unshown" and values < 2 and high > 0),
+                    "method": method})
     return pd.DataFrame(out, columns=COLUMNS).astype(
         {"low": float, "high": float, "values": float, "exposed": bool})
 

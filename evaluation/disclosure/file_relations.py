@@ -87,6 +87,8 @@ def _lines(p: ReadTable) -> list[tuple[str, str, list]]:
     varying = p.varying_labels()
     totals = p.total_rows()
     parts_cols = level_columns(p)
+    if _co_occurrence(p, varying, parts_cols):
+        return out
     if len(varying) >= 2:
         first = varying[0]
         for j in p.counts:
@@ -110,6 +112,17 @@ def _lines(p: ReadTable) -> list[tuple[str, str, list]]:
             if len(cells) >= 2:
                 out.append((last_label(p.header[j]), "column", cells))
     return out
+
+
+def _co_occurrence(p: ReadTable, varying: list, parts_cols: list) -> bool:
+    """A square table whose columns are its rows (codes × codes): each cell counts people with
+    both, so neither its rows nor its columns add up to anything a total could give."""
+    if len(varying) != 1 or len(parts_cols) < 2:
+        return False
+    rows = {_norm(row[varying[0]].text) for row in p.cells if row[varying[0]].text}
+    columns = {_norm(last_label(p.header[j])) for j in parts_cols}
+    # A column of marks only may not be read as counts: the columns need only be rows.
+    return columns <= rows and len(columns) >= 2 * len(rows) / 3
 
 
 def level_columns(p: ReadTable) -> list[int]:

@@ -392,7 +392,8 @@ def test_true_values_lie_inside_and_a_lone_hidden_cell_is_exposed(table):
         if line_mask.sum() == 1:
             i, j = next(c for c, m in zip(line_cells, line_mask) if m)
             hit = _row(result, f"r{i}c{j}")
-            assert hit["exposed"] and hit["low"] == hit["high"] == counts[i, j]
+            assert hit["low"] == hit["high"] == counts[i, j]
+            assert hit["exposed"] == (counts[i, j] > 0)      # a worked-out 0 names nobody
 
 
 @settings(max_examples=40, deadline=None)
@@ -470,3 +471,14 @@ def test_tables_read_from_text_keep_the_truth_inside(table, label):
 def test_whole_values():
     assert whole_values(1, 4) == 4 and whole_values(2.9999999, 3.0000001) == 1
     assert whole_values(0.2, 0.8) == 0 and whole_values(0, math.inf) == math.inf
+
+
+def test_a_cell_worked_out_to_be_zero_is_not_exposed():
+    """A hidden count under an n of 0 (the joint display of a small institution) is 0, which
+    names nobody: reported with its interval, not as exposed. A pinned 3 is."""
+    cells = [{"id": "n", "shown": 0}, {"id": "k", "mark": "·"},
+             {"id": "m", "shown": 3}, {"id": "j", "mark": "<5"}]
+    rel = [{"total": "n", "parts": ["k"]}, {"total": "m", "parts": ["j"]}]
+    result = attack(cells, rel).set_index("cell")
+    assert (result.loc["k", "low"], result.loc["k", "high"]) == (0.0, 0.0)
+    assert not result.loc["k", "exposed"] and result.loc["j", "exposed"]
