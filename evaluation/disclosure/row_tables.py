@@ -160,8 +160,14 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
         total = pd.to_numeric(t[base], errors="coerce")
         hide(rules.small_count(k) | rules.small_count(total - k), [col])
     lines = _lines(t, spec.keys, spec.views)
+    pairs = _parts_of_n(t, spec)
     for _ in range(len(counts) + 2):   # hiding a row's n hides its other counts: close again
         changed = False
+        for a, b in pairs:     # n shown, a hidden: b = n − a would give it back
+            gives = hidden[a] & ~hidden[b]
+            if gives.any():
+                hide(gives, [b, *derived_columns(spec, b, numeric)])
+                changed = True
         for col in counts:
             values = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype=float)
             published = np.array([ledger.published(i) for i in ids[col]], dtype=bool)
@@ -174,6 +180,22 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
             break
     _record(t, spec, ledger, ids, counts, hidden, rules)
     return primary & hidden, hidden & ~primary
+
+
+def _parts_of_n(t: pd.DataFrame, spec: RowSpec) -> list[tuple[str, str]]:
+    """Pairs of count columns that make up n on every row (``n_treated`` and ``n_control``),
+    both ways round: with n shown, hiding one of them hides nothing unless the other goes too."""
+    if not spec.n or spec.n not in t.columns or not len(t):
+        return []
+    n = pd.to_numeric(t[spec.n], errors="coerce")
+    others = [c for c in spec.counts if c != spec.n and c in t.columns]
+    out = []
+    for i, a in enumerate(others):
+        for b in others[i + 1:]:
+            total = pd.to_numeric(t[a], errors="coerce") + pd.to_numeric(t[b], errors="coerce")
+            if total.notna().any() and (total[total.notna()] == n[total.notna()]).all():
+                out += [(a, b), (b, a)]
+    return out
 
 
 def _ids(t: pd.DataFrame, spec: RowSpec, col: str) -> list[str]:
@@ -212,8 +234,8 @@ def _close_distinct(ids, values, hidden, published, lines, min_cell) -> np.ndarr
     first = {}
     for pos, key in enumerate(keys):
         first.setdefault(key, pos)
-    rows = np.array(list(first.values()))
-    where = np.array([list(first).index(k) for k in keys])
+    rows = np.array(list(first.values()), dtype=int)
+    where = np.array([list(first).index(k) for k in keys], dtype=int)
     any_hidden = np.zeros(len(rows), dtype=bool)
     np.logical_or.at(any_hidden, where, hidden)
     sub_lines = None if lines is None else _unique_cells(lines, rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evaluation.constraints import require_frame
+from evaluation.estimates import with_counts
 
 KEY = ["person_id", "episode"]
 COLUMNS = ["row", "person_id", "episode", "session", "problem", "value", "expected"]
@@ -129,7 +130,8 @@ def problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
         rows.append({"problem": name, "rows": len(d),
                      "episodes": len(d.drop_duplicates(KEY)),
                      "persons": d["person_id"].nunique()})
-    return pd.DataFrame(rows)
+    # Rows, episodes and persons are all counts (persons of people): the layer protects them.
+    return with_counts(pd.DataFrame(rows), ["rows", "episodes", "persons"])
 
 
 def _out_of_order(s: pd.DataFrame) -> pd.DataFrame:

@@ -279,3 +279,15 @@ def test_the_checker_reads_the_layers_keys_and_takes_no_0_1_key_for_a_count(tmp_
     page = tmp_path / "r.html"
     page.write_text(safe._repr_html_() + sdc._repr_html_(), encoding="utf-8")
     assert check_path(page).empty
+
+
+def test_two_counts_that_make_up_n_are_hidden_together():
+    """Positivity by institution: n, n_treated and n_control. With n shown, a hidden n_treated
+    is n − n_control: it must take n_control with it (seen on a study of 150 persons)."""
+    t = pd.DataFrame({"group": ["A", "B", "C", "all"], "n": [40, 30, 50, 120],
+                      "n_treated": [3, 12, 20, 35], "n_control": [37, 18, 30, 85]})
+    shown = Disclosure().show(t).shown.set_index("group")
+    assert shown.loc["A", "n_treated"] == "<5" and _hidden(shown.loc["A", "n_control"])
+    assert shown.loc["A", "n"] == 40
+    for g in shown.index:
+        assert _hidden(shown.loc[g, "n_treated"]) == _hidden(shown.loc[g, "n_control"])
