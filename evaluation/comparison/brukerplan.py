@@ -20,7 +20,7 @@ from scipy import stats
 from evaluation.constraints import Interval, require_frame, validate_params
 from evaluation.describe import proportion_ci
 from evaluation.errors import ParameterError
-from evaluation.estimates import as_estimate_table, as_measure_table
+from evaluation.estimates import as_estimate_table, as_measure_table, with_counts
 from evaluation.instruments import load_instrument
 
 LEVELS = (1, 2, 3, 4, 5)
@@ -156,8 +156,12 @@ def level_shares_by_year(data: pd.DataFrame, *, domains=None, year: str = "year"
     out.insert(1, "label", out["domain"].map(_label))
     out.insert(4, "colour", out["level"].map(brukerplan_instrument().levels["values"]))
     out["n"] = out.groupby(["domain", "year"])["count"].transform("sum")
-    return shares_with_ci(out, confidence, measure="share at level",
-                          keys=["domain", "label", "year", "level", "colour"])
+    table = shares_with_ci(out, confidence, measure="share at level",
+                           keys=["domain", "label", "year", "level", "colour"])
+    # For the disclosure layer: the five levels of a domain in a year partition its n (the
+    # label and colour only name the domain and the level).
+    table.attrs.update(keys=["domain", "year", "level"], population="mapped persons")
+    return table
 
 
 def _two_years(years: pd.Series, chosen, func: str) -> tuple[int, int]:
@@ -277,7 +281,16 @@ def year_difference(data: pd.DataFrame, *, years=None, domains=None, id: str = "
                           else "difference in shares (to − from)"),
                 "method": f"percentile {confidence:.0%} CI, bootstrap over persons ({n_boot} "
                           f"replicates, seed {seed}); pairs kept"})
-    return as_measure_table(pd.DataFrame(rows), keys=["domain", "label"])
+    table = as_measure_table(pd.DataFrame(rows), keys=["domain", "label"])
+    # For the disclosure layer: each year's count at a level is a count of its n, its share
+    # (estimate_from, estimate_to) is that count over n, and the levels of a domain partition n.
+    table = with_counts(table, [c for c in ("count_from", "count_to", "n_from", "n_to", "n_paired")
+                                if c in table.columns],
+                        complements={c: n for c, n in (("count_from", "n_from"), ("count_to", "n_to"))
+                                     if c in table.columns})
+    table.attrs.update(keys=["domain", "level"],
+                       shares={"estimate_from": "n_from", "estimate_to": "n_to"})
+    return table
 
 
 def _covariate_matrix(frame: pd.DataFrame, covariates, func: str) -> pd.DataFrame:

@@ -178,8 +178,29 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
                 changed = True
         if not changed:
             break
+    _hide_summaries(t, spec, hidden, counts, numeric)
     _record(t, spec, ledger, ids, counts, hidden, rules)
     return primary & hidden, hidden & ~primary
+
+
+def _hide_summaries(t, spec, hidden, counts, numeric) -> None:
+    """A row of a group without a level (the "mean level" beside the shares of each level) is
+    computed from the group's rows: its mean times n is the sum of level × count, one more
+    equation that gives two hidden levels back. With a count of the group hidden, its numbers
+    go too."""
+    parts = [k for k in spec.keys if k not in spec.views]
+    if not parts or not counts:
+        return
+    level = t[parts[-1]]
+    if not level.isna().any():
+        return
+    lead = [k for k in spec.keys if k in spec.views] + parts[:-1]
+    groups = (t.groupby(lead, sort=False, dropna=False).ngroup().to_numpy() if lead
+              else np.zeros(len(t), dtype=int))
+    some = hidden[counts].to_numpy().any(axis=1)
+    for g in np.unique(groups[some]):
+        rows = (groups == g) & level.isna().to_numpy()
+        hidden.loc[rows, [c for c in numeric if c not in counts]] = True
 
 
 def _parts_of_n(t: pd.DataFrame, spec: RowSpec) -> list[tuple[str, str]]:

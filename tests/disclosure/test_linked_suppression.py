@@ -291,3 +291,17 @@ def test_two_counts_that_make_up_n_are_hidden_together():
     assert shown.loc["A", "n"] == 40
     for g in shown.index:
         assert _hidden(shown.loc[g, "n_treated"]) == _hidden(shown.loc[g, "n_control"])
+
+
+def test_a_groups_mean_row_goes_when_one_of_its_levels_is_hidden():
+    """The change between BrukerPlan years: the shares at levels 1–5 and the mean level of the
+    same 127 people. With levels 1 and 5 hidden, 1·c1 + 5·c5 = mean × 127 − the shown levels
+    and c1 + c5 = 15 give both back (c5 = 11, c1 = 4): the mean row is hidden with them."""
+    t = with_counts(pd.DataFrame({
+        "domain": ["d"] * 6, "level": [1, 2, 3, 4, 5, np.nan],
+        "estimate": [.03, .2, .39, .29, .09, 407 / 127], "n": [127] * 6,
+        "count": [4, 25, 50, 37, 11, np.nan]}), ["count"])
+    t.attrs["keys"] = ["domain", "level"]
+    shown = Disclosure().show(t).shown
+    assert shown.loc[0, "count"] == "<5" and _hidden(shown.loc[4, "count"])
+    assert _hidden(shown.loc[5, "estimate"])
