@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evaluation.constraints import Options, check_param
+from evaluation.disclosure import DisclosureRules
 from evaluation.errors import ParameterError
 
 MIN_ROWS = 20
@@ -97,7 +98,8 @@ def _frame(study, people, outcome, variable, kind, *, covariates, lower_is_bette
     if len(data) < MIN_ROWS:
         raise ParameterError(f"Only {len(data)} people have {outcome!r}, {exposure!r} and every "
                              f"covariate ({MIN_ROWS} are needed). Left out: "
-                             + "; ".join(f"{r.reason} ({r.rows})" for r in left_out.itertuples()))
+                             + "; ".join(f"{r.reason} ({_shown_count(r.rows)})"
+                                         for r in left_out.itertuples()))
     if data[exposure].nunique() < 2:
         raise ParameterError(f"Exposure {exposure!r} has one value ({data[exposure].iloc[0]:g}) "
                              f"among the {len(data)} complete rows: there is nothing to compare.")
@@ -134,3 +136,10 @@ def _reasons(frame: pd.DataFrame, outcome: str, exposure: str, covariates, *, so
             rows.append({"reason": reason, "rows": int(hit.sum())})
         remaining &= ~hit
     return pd.DataFrame(rows, columns=["reason", "rows"])
+
+
+def _shown_count(rows) -> str:
+    """A count of people in an error text, which may reach a report: a small one as ``<5``
+    (the default rule; the study's own is applied to the report's tables)."""
+    rules = DisclosureRules()
+    return rules.suppressed_text if rules.small_count([rows])[0] else str(int(rows))

@@ -305,3 +305,10 @@ def test_a_groups_mean_row_goes_when_one_of_its_levels_is_hidden():
     shown = Disclosure().show(t).shown
     assert shown.loc[0, "count"] == "<5" and _hidden(shown.loc[4, "count"])
     assert _hidden(shown.loc[5, "estimate"])
+
+
+def test_an_error_text_about_too_few_people_hides_small_counts(small_loaded):
+    """A run that stops because an institution has too few complete rows says why, and its
+    reasons' counts reach the notebook: a count under 5 is written <5 there too (leak 9)."""
+    from evaluation.association.frame import _shown_count
+    assert _shown_count(2) == "<5" and _shown_count(12) == "12" and _shown_count(0) == "0"
