@@ -307,7 +307,7 @@ def test_a_groups_mean_row_goes_when_one_of_its_levels_is_hidden():
     assert _hidden(shown.loc[5, "estimate"])
 
 
-def test_an_error_text_about_too_few_people_hides_small_counts(small_loaded):
+def test_an_error_text_about_too_few_people_hides_small_counts():
     """A run that stops because an institution has too few complete rows says why, and its
     reasons' counts reach the notebook: a count under 5 is written <5 there too (leak 9)."""
     from evaluation.association.frame import _shown_count
