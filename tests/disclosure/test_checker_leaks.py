@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,7 +23,24 @@ from evaluation.disclosure.cell_text import parse_number, read_cell
 from evaluation.disclosure.output_check import check_path, report
 from evaluation.disclosure.pinning import Relation, worked_out
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "leak_corpus"
+STORED = Path(__file__).resolve().parents[1] / "data" / "leak_corpus"
+
+
+def _materialised() -> Path:
+    """A copy of the corpus with its executed notebooks named ``.ipynb``. They are stored as
+    ``.ipynb.json``: the repository keeps notebooks without outputs, and these are outputs (what
+    a run leaves behind, leaks included), which the checker must read."""
+    # A fixed name without digits: the findings' texts name the file, and a test below makes sure
+    # that no digit of a recovered value appears in them.
+    target = Path(tempfile.gettempdir()) / "ipeval-leak-corpus"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(STORED, target)
+    for stored in target.rglob("*.ipynb.json"):
+        stored.rename(stored.with_suffix(""))
+    return target
+
+
+CORPUS = _materialised()
 CLEAN = CORPUS / "clean"
 
 # file (or folder) -> the rules it must raise, and no other
