@@ -259,7 +259,7 @@ def distribution_plot(data: pd.DataFrame, *, x: str, hue: str | None = None, ax=
             small_groups += 1
             continue
         small = rules.small_count(counts)
-        small |= secondary_suppression(counts[None, :], small[None, :])[0]
+        small |= secondary_suppression(counts[None, :], small[None, :], min_cell=rules.min_cell)[0]
         hidden += int(small.sum())
         density = np.where(small, 0, counts) / max(total, 1) / widths
         label = None if level is None else f"{level} (n={total})"

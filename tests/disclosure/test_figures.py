@@ -220,3 +220,18 @@ def test_the_png_formatter_adds_the_record_to_the_output_metadata():
     assert not getattr(png.lookup_by_type(Figure).wrapped, "ipeval_provenance", False)
     plain = plt.figure()                                      # a figure without a record
     assert "image/png" not in shell.display_formatter.format(plain)[1]
+
+
+def test_two_small_bins_that_add_up_to_twice_the_bound_take_a_third_with_them():
+    """Bins of 30, 4 and 4 in a group of 38 (its n is in the legend): the two hidden bins add up
+    to 8 and each is under 5, so each is 4. The histogram hides a third bin too, as a table
+    would (the audit knows what a hidden small bin tells the reader)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    from evaluation.disclosure.figures import distribution_plot
+    values = pd.DataFrame({"x": [1.0] * 30 + [3.0] * 4 + [5.0] * 4})
+    ax = distribution_plot(values, x="x", bins=[0, 2, 4, 6])
+    heights = np.concatenate([p.get_path().vertices[:, 1] for p in ax.patches])
+    assert np.allclose(heights, 0)
+    plt.close("all")
