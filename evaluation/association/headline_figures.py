@@ -14,11 +14,13 @@ import pandas as pd
 
 from evaluation.disclosure.figure_data import figure_table, rows_where
 from evaluation.disclosure.figure_provenance import composed_figure, record_panel
+from evaluation.disclosure.figure_recipes import redrawable
 from evaluation.disclosure.figures import estimate_plot, figure_note, forest_plot
 from evaluation.association.balance import love_plot, overlap_plot, weight_plot
 from evaluation.association.headline import null_value, scales_of
 
 
+@redrawable
 def coverage_figure(tables: dict, *, rules=None, sdc=None):
     """IP coverage with its CI per level, a panel per grouping: ``tables`` maps each grouping
     to its coverage table as shown (of :func:`~.headline.coverage_tables`, through
@@ -56,6 +58,7 @@ def weighting_figure(balance_table, weights: pd.DataFrame, *, rules=None, sdc=No
     return fig
 
 
+@redrawable
 def forest_figure(estimates, *, rules=None, sdc=None):
     """A forest plot per scale of the estimates as shown (methods down, outcomes in colour),
     each with its null line; a row hidden in the table is labelled, not drawn."""

@@ -22,7 +22,8 @@ from importlib import import_module
 from evaluation.disclosure.output_check import check_path, report, run_check, write_json
 from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
 from evaluation.disclosure.safe_table import SafeTable
-from evaluation.disclosure.safe_tables import Disclosure, hide_small_levels
+from evaluation.disclosure.safe_tables import Disclosure
+from evaluation.disclosure.small_levels import hide_small_levels
 from evaluation.disclosure.linked import Ledger, cell_id
 # The mark of a table's count columns belongs to the result contract; shown here too, beside
 # the Disclosure that honours it.

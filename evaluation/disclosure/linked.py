@@ -29,15 +29,32 @@ import numpy as np
 STATES = ("shown", "primary", "secondary", "unshown")
 
 
+class CellId(str):
+    """A cell's name that also keeps what it is made of (``population``, ``column``,
+    ``conditions`` as text), so that a batch can name the same count of another run's report
+    without parsing names whose values may hold commas or brackets."""
+
+    def __new__(cls, text: str, population: str, column: str, conditions: dict):
+        self = super().__new__(cls, text)
+        self.parts = (str(population), str(column), dict(conditions))
+        return self
+
+    def __getnewargs__(self):
+        return (str(self), *self.parts)
+
+
 def cell_id(population: str, column: str, conditions: dict | None = None) -> str:
     """The name of a count: ``population:column[key=value,…]`` with the keys sorted, so that the
     same count gets the same name in every table.
 
     >>> cell_id("people", "n", {"severity_band": "low", "has_ip": 1})
     'people:n[has_ip=1,severity_band=low]'
+    >>> cell_id("people", "n", {"has_ip": 1}).parts
+    ('people', 'n', {'has_ip': '1'})
     """
-    conds = ",".join(f"{k}={_text(v)}" for k, v in sorted((conditions or {}).items()))
-    return f"{population}:{column}[{conds}]"
+    conds = {str(k): _text(v) for k, v in sorted((conditions or {}).items())}
+    text = f"{population}:{column}[" + ",".join(f"{k}={v}" for k, v in conds.items()) + "]"
+    return CellId(text, population, column, conds)
 
 
 def _text(value) -> str:
@@ -58,6 +75,7 @@ class Ledger:
     rows: dict = field(default_factory=dict)        # id -> (universe, frozenset of row labels)
     by_rows: dict = field(default_factory=dict)     # (universe, frozenset) -> id
     universes: list = field(default_factory=list)   # per universe: {row label: {column: value}}
+    parts: dict = field(default_factory=dict)       # id -> (population, column, conditions)
 
     def state(self, cid: str) -> str | None:
         cell = self.cells.get(cid)
@@ -79,6 +97,8 @@ class Ledger:
         old = self.cells.get(cid)
         if old is None:
             self.cells[cid] = {"value": value, "state": state}
+            if getattr(cid, "parts", None) is not None:
+                self.parts.setdefault(str(cid), cid.parts)
             return cid
         if not np.isclose(old["value"], value):
             if old["state"] == "unshown":   # a total only implied so far: the real one wins
@@ -88,7 +108,9 @@ class Ledger:
             k = 2
             while f"{cid}#{k}" in self.cells:
                 k += 1
-            return self.record(f"{cid}#{k}", value, state)
+            parts = getattr(cid, "parts", None)
+            other = CellId(f"{cid}#{k}", *parts) if parts else f"{cid}#{k}"
+            return self.record(other, value, state)
         # Once shown, a count stays known; hidden and shown again cannot happen (the layer
         # hides what was hidden before), and a primary cell stays primary.
         order = {"unshown": 0, "secondary": 1, "primary": 2, "shown": 3}
@@ -147,7 +169,8 @@ class Ledger:
         key, k, name = (universe, frozenset(labels)), 1, cid
         while name in self.rows and self.rows[name] != key:
             k += 1
-            name = f"{cid}#{k}"
+            parts = getattr(cid, "parts", None)
+            name = CellId(f"{cid}#{k}", *parts) if parts else f"{cid}#{k}"
         return name
 
     def record_rows(self, cid: str, universe: int, labels) -> None:
@@ -185,6 +208,16 @@ class Ledger:
                  for cid, c in self.cells.items()]
         atoms, tied = self._atoms()
         return {"cells": cells + atoms, "relations": [dict(r) for r in self.relations] + tied}
+
+    def private(self) -> dict:
+        """Every cell with its true value, state and parts, and the relations: for the batch's
+        release only (kept in the run's private folder, never in a report)."""
+        cells = []
+        for cid, c in self.cells.items():
+            population, column, conditions = self.parts.get(cid, (None, None, None))
+            cells.append({"id": cid, "value": c["value"], "state": c["state"],
+                          "population": population, "column": column, "conditions": conditions})
+        return {"cells": cells, "relations": [dict(r) for r in self.relations]}
 
     def counts(self) -> dict:
         """How many cells of each state the report holds."""

@@ -132,8 +132,10 @@ def derived_columns(spec: RowSpec, count: str, numeric: list) -> list:
 
 
 def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
-    """``(primary, secondary)`` boolean frames for the table ``t`` under ``spec``, suppressed
-    consistently with what ``ledger`` holds, which is then told what the table showed."""
+    """``(primary, secondary, ids, dependents)`` for the table ``t`` under ``spec``: boolean
+    frames of the cells hidden, suppressed consistently with what ``ledger`` holds (which is
+    then told what the table showed), the ledger's id of each count (per count column, a list
+    by row) and the columns hidden with each count column."""
     numeric = [c for c in t.columns if c not in spec.keys and pd.api.types.is_numeric_dtype(t[c])
                and not pd.api.types.is_bool_dtype(t[c])]
     counts = ([spec.n] if spec.n else []) + [c for c in spec.counts if c != spec.n]
@@ -180,7 +182,8 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
             break
     _hide_summaries(t, spec, hidden, counts, numeric)
     _record(t, spec, ledger, ids, counts, hidden, rules)
-    return primary & hidden, hidden & ~primary
+    dependents = {col: [col, *derived_columns(spec, col, numeric)] for col in counts}
+    return primary & hidden, hidden & ~primary, ids, dependents
 
 
 def _hide_summaries(t, spec, hidden, counts, numeric) -> None:
@@ -314,6 +317,22 @@ def _record(t, spec, ledger, ids, counts, hidden, rules) -> None:
             rows = [i for i in part.index if pd.notna(t[col].iloc[i])]
             if rows:
                 conds = {k: part[k].iloc[0] for k in lead}
-                ledger.relate(cell_id(spec.population, name, {**conds, **extra}),
-                              [ids[col][i] for i in rows])
+                total = cell_id(spec.population, name, {**conds, **extra})
+                ledger.relate(total, [ids[col][i] for i in rows])
+                _levels_make_up_whole(t, spec, ledger, ids, col, rows, total)
 
+
+
+def _levels_make_up_whole(t, spec, ledger, ids, col, rows, total) -> None:
+    """Levels of a variable beside the n they are counted in (Table 1: each level's count of
+    the arm, and the arm's n on every row): when the levels add up to that n, a reader takes
+    the n as their total, and so does the ledger."""
+    partner = spec.complements.get(col)
+    if partner not in ids:
+        return
+    whole = pd.to_numeric(t[partner].iloc[rows], errors="coerce")
+    parts = pd.to_numeric(t[col].iloc[rows], errors="coerce")
+    if whole.isna().any() or whole.nunique() != 1 or not np.isclose(parts.sum(), whole.iloc[0]):
+        return
+    for i in rows:
+        ledger.relate(ids[partner][i], [total], remainder=False)

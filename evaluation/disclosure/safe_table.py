@@ -20,6 +20,23 @@ from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFF
 
 # Columns shown with decimals even when every value happens to be whole.
 DECIMAL_COLUMNS = {"estimate", "ci_low", "ci_high", "share", "p_value", "p_adjusted"}
+TOTAL_SHOWN = "Total (shown)"
+
+
+def with_shown_margins(values: pd.DataFrame) -> pd.DataFrame:
+    """A table of counts with a row and a column of totals of the cells shown (hidden cells
+    are missing): such totals say nothing of the hidden cells."""
+    values = values.drop(index=TOTAL_SHOWN, columns=TOTAL_SHOWN, errors="ignore")
+    values[TOTAL_SHOWN] = values.sum(axis=1, skipna=True)
+    values.loc[TOTAL_SHOWN] = values.sum(axis=0, skipna=True)
+    return values
+
+
+def with_shown_total(frequencies: pd.DataFrame) -> pd.DataFrame:
+    """Frequencies (columns ``n`` and ``share``) with a total row of the shown cells."""
+    out = frequencies.drop(index=TOTAL_SHOWN, errors="ignore")
+    out.loc[TOTAL_SHOWN] = [out["n"].sum(skipna=True), out["share"].sum(skipna=True)]
+    return out
 
 
 @dataclass
@@ -34,6 +51,11 @@ class SafeTable:
     notes: list = field(default_factory=list)
     # The report's Disclosure, so that a figure drawn from this table is logged in its report.
     disclosure: object = field(default=None, repr=False, compare=False)
+    # The ledger's name of the count in each cell (None where a cell is no count of people),
+    # and per count column the columns hidden with it: what a batch's release needs to hide
+    # one more count and draw the table again.
+    cell_ids: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    dependents: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def suppressed(self) -> pd.DataFrame:
@@ -66,7 +88,8 @@ class SafeTable:
         return " ".join(parts + list(self.notes))
 
     def html_attributes(self) -> dict:
-        return {"name": self.record.get("name"), "min_cell": self.rules.min_cell,
+        return {"name": self.record.get("name"), "serial": self.record.get("serial"),
+                "min_cell": self.rules.min_cell,
                 "primary_mark": self.rules.suppressed_text,
                 "secondary_mark": self.rules.protected_text,
                 "population": self.record.get("population"), "kind": self.record.get("kind"),

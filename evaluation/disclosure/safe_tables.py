@@ -15,9 +15,6 @@ marks mean and carries the structure an attacker or the output checker needs.
 """
 from __future__ import annotations
 
-import html
-import json
-
 import numpy as np
 import pandas as pd
 
@@ -29,11 +26,12 @@ from evaluation.disclosure.linked import Ledger, cell_id
 from evaluation.disclosure.row_tables import (EXTREME_NAME, VIEW_KEYS, RowSpec, leading_keys, named_counts,
                                               protect_rows, share_columns)
 from evaluation.disclosure.rules import SAFE_CLASS, DisclosureRules
-from evaluation.disclosure.safe_table import SafeTable
+from evaluation.disclosure.private_record import write_private
+from evaluation.disclosure.report_summary import (LOG_ATTRIBUTE, SUMMARY_CLASS, report_sentence,
+                                                  summary_html)
+from evaluation.disclosure.safe_table import SafeTable, with_shown_margins, with_shown_total
 from evaluation.disclosure.suppression import secondary_suppression
 
-SUMMARY_CLASS = f"{SAFE_CLASS}-summary"          # the report's one disclosure sentence
-LOG_ATTRIBUTE = "data-ipeval-disclosure"          # the report's disclosure log, as JSON
 
 class Disclosure:
     """Applies the study's disclosure rules to every table shown, and remembers what it did.
@@ -59,12 +57,24 @@ class Disclosure:
         self.log: list[dict] = []
         self.figures: list[dict] = []
         self.ledger = Ledger()
+        self.tables: list[SafeTable] = []
+        self.figure_recipes: list[dict] = []   # figures a release may draw again (figure_recipes)
+        # The run's part of the study ({"institution": "Karlsborg"}) and the parts there are:
+        # a batch's release links the counts of the runs through them.
+        self.subset: dict = {}
+        self.partition: dict = {}
 
     @classmethod
     def for_study(cls, study, *, internal: bool = False) -> "Disclosure":
         """The study's rules (``disclosure:`` in study.yaml); ``internal`` for a run whose
         report is not to be shared (person-level figures allowed, every page labelled)."""
-        return cls(DisclosureRules.from_manifest(study.manifest.disclosure), internal=internal)
+        sdc = cls(DisclosureRules.from_manifest(study.manifest.disclosure), internal=internal)
+        column = getattr(study, "institution_column", None)
+        if column and hasattr(study, "institutions"):
+            sdc.partition = {str(column): [str(i) for i in study.institutions()]}
+            if getattr(study, "institution", None) is not None:
+                sdc.subset = {str(column): str(study.institution)}
+        return sdc
 
     # -- tables with an n per row ------------------------------------------------------------
     @validate_params({"table": ["frame"], "n": [str, None], "complements": [dict, None],
@@ -107,15 +117,19 @@ class Disclosure:
             raise ParameterError(f"Disclosure.show: count column(s) {absent} are not in the "
                                  f"table; its columns: {list(t.columns)}.")
         t = t.drop(columns=spec.dropped)
-        primary, secondary = protect_rows(t, spec, self.rules, self.ledger)
+        primary, secondary, ids, dependents = protect_rows(t, spec, self.rules, self.ledger)
         values = t.copy()
         for col in t.columns:
             if (primary[col] | secondary[col]).any():
                 values[col] = values[col].astype(float).where(~(primary[col] | secondary[col]))
         notes = ([f"Not shown: {', '.join(map(str, spec.dropped))} (a minimum or maximum is one "
                   f"person's value)."] if spec.dropped else [])
+        cell_ids = pd.DataFrame(None, index=values.index, columns=values.columns, dtype=object)
+        for col, names in ids.items():
+            cell_ids[col] = pd.Series(names, index=values.index, dtype=object)
         return self._finish(values, primary, secondary, name, kind="rows", notes=notes,
-                            population=spec.population, extra={"keys": list(map(str, spec.keys))})
+                            population=spec.population, extra={"keys": list(map(str, spec.keys))},
+                            cell_ids=cell_ids, dependents=dependents)
 
     def _spec(self, t, n, counts, complements, keys, population, name) -> RowSpec:
         """What :meth:`show` knows of the table's columns: told, marked, or read off."""
@@ -184,15 +198,19 @@ class Disclosure:
                                  population=population or data.attrs.get("population"),
                                  axes=(None, column), rows=(data, [column], groups))
         n, primary, secondary = safe.values.T, safe.primary.T, safe.secondary.T
+        cell_ids = safe.cell_ids.T
         # Shares of everyone counted: the hidden cells' sum can be read off (at least two are
         # hidden together), no single one of them.
         n["share"] = n["n"] / counts["n"].sum()
         primary["share"], secondary["share"] = False, primary["n"] | secondary["n"]
-        n.loc["Total (shown)"] = [n["n"].sum(skipna=True), n["share"].sum(skipna=True)]
+        n = with_shown_total(n)
         primary.loc["Total (shown)"] = secondary.loc["Total (shown)"] = False
+        cell_ids = cell_ids.reindex(index=n.index, columns=n.columns)
         self.log.pop()
+        self.tables.pop()
         return self._finish(n, primary, secondary, name or column, kind="frequencies",
-                            margins=True, population=safe.record["population"])
+                            margins=True, population=safe.record["population"],
+                            cell_ids=cell_ids, dependents={"n": ["n", "share"]})
 
     def counts(self, table: pd.DataFrame, *, margins: bool = False, population: str | None = None,
                name: str | None = None) -> SafeTable:
@@ -235,13 +253,14 @@ class Disclosure:
         values = counts.astype(float).where(~mask)
         prim = pd.DataFrame(primary, index=counts.index, columns=counts.columns)
         sec = pd.DataFrame(extra & ~primary, index=counts.index, columns=counts.columns)
+        cell_ids = pd.DataFrame(ids, index=counts.index, columns=counts.columns, dtype=object)
         if margins:
-            values["Total (shown)"] = values.sum(axis=1, skipna=True)
-            values.loc["Total (shown)"] = values.sum(axis=0, skipna=True)
+            values = with_shown_margins(values)
             prim, sec = (f.reindex(index=values.index, columns=values.columns, fill_value=False)
                          for f in (prim, sec))
+            cell_ids = cell_ids.reindex(index=values.index, columns=values.columns)
         return self._finish(values, prim, sec, name, kind="counts", margins=margins,
-                            population=population)
+                            population=population, cell_ids=cell_ids)
 
     def _relate_grid(self, ids, population, counts, axes) -> None:
         """A reader of a cross-table knows its rows and columns add up to their totals."""
@@ -313,14 +332,18 @@ class Disclosure:
 
     # -- record -----------------------------------------------------------------------------------
     def _finish(self, values, primary, secondary, name, *, kind, margins=False, notes=(),
-                population=None, extra=None):
-        record = {"name": name or f"table {len(self.log) + 1}", "kind": kind,
+                population=None, extra=None, cell_ids=None, dependents=None):
+        record = {"name": name or f"table {len(self.log) + 1}", "serial": len(self.log),
+                  "kind": kind,
                   "cells": int(primary.size), "primary": int(primary.to_numpy().sum()),
                   "secondary": int(secondary.to_numpy().sum()),
                   "suppressed": int((primary | secondary).to_numpy().sum()),
                   "margins": margins, "population": population, **(extra or {})}
         self.log.append(record)
-        return SafeTable(values, primary, secondary, record, self.rules, list(notes), disclosure=self)
+        table = SafeTable(values, primary, secondary, record, self.rules, list(notes),
+                          disclosure=self, cell_ids=cell_ids, dependents=dict(dependents or {}))
+        self.tables.append(table)
+        return table
 
     def figure_drawn(self, name: str, *, source: str | None = None,
                      person_level: bool = False) -> None:
@@ -340,16 +363,7 @@ class Disclosure:
     def sentence(self) -> str:
         """The report's one sentence on disclosure control: what the two marks mean and how
         many cells each hid."""
-        log = self.summary()
-        p, s = int(log["primary"].sum()), int(log["secondary"].sum())
-        text = (f"{len(log)} tables in this report passed the disclosure rules "
-                f"({self.rules.describe()}): {self.rules.suppressed_text} marks a count of fewer "
-                f"than {self.rules.min_cell} people ({p} cells), {self.rules.protected_text} a "
-                f"number hidden so that no such count can be worked out from the others, the "
-                f"totals or another table ({s} cells).")
-        if self.internal:
-            text = "INTERNAL — not for sharing. " + text
-        return text
+        return report_sentence(self.rules, self.log, internal=self.internal)
 
     def attack(self) -> pd.DataFrame:
         """Every hidden cell of the report as the linear-programming attacker
@@ -373,10 +387,8 @@ class Disclosure:
                 "figures": list(self.figures), **self.ledger.log(self.rules)}
 
     def _repr_html_(self) -> str:
-        data = html.escape(json.dumps(self.disclosure_log(), ensure_ascii=False, default=str),
-                           quote=True)
-        return (f"<p class=\"{SUMMARY_CLASS}\" {LOG_ATTRIBUTE}=\"{data}\">"
-                f"<small>{html.escape(self.sentence())}</small></p>")
+        write_private(self)     # only when the runner asked for it (a batch's release)
+        return summary_html(self.disclosure_log(), self.sentence())
 
     def _repr_markdown_(self) -> str:
         return self.sentence()
@@ -388,24 +400,4 @@ def _conditions(axes, i, j) -> dict:
         out[str(axes[0])] = i
     if axes[1] is not None and j is not None:
         out[str(axes[1])] = j
-    return out
-
-
-def hide_small_levels(dist: pd.DataFrame, rules: DisclosureRules, *, keys, n: str = "n",
-                      share: str = "share") -> pd.DataFrame:
-    """For a table of answers per level (``item_distribution``, ``level_shares``): mark the
-    level cells of fewer than min_cell people, plus the next smallest cell of the same row
-    when only one is marked, in a ``suppressed`` column, and blank their share. Plots draw the
-    hidden cells as one grey segment, so only their sum can be seen."""
-    out = dist.copy()
-    out["suppressed"] = False
-    group = out.groupby(list(keys), observed=True, dropna=False).ngroup().to_numpy()
-    for g in np.unique(group):
-        idx = out.index[group == g]
-        counts = out.loc[idx, n].to_numpy(dtype=float)
-        primary = rules.small_count(counts)
-        extra = secondary_suppression(counts[None, :], primary[None, :],
-                                      min_cell=rules.min_cell)[0]
-        out.loc[idx, "suppressed"] = primary | extra
-    out.loc[out["suppressed"], share] = np.nan
     return out

@@ -25,6 +25,14 @@ class IPCKernelManager(AsyncKernelManager):
     """
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+    # Variables added to the kernel's environment (see :meth:`with_env`).
+    extra_env: dict = {}
+
+    @classmethod
+    def with_env(cls, env: dict) -> type:
+        """A manager class whose kernels get ``env`` on top of this process's environment.
+        A class per run, not ``os.environ``: runs of one Dask worker share its process."""
+        return type(cls.__name__, (cls,), {"extra_env": {**cls.extra_env, **env}})
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -35,6 +43,13 @@ class IPCKernelManager(AsyncKernelManager):
         if self.transport == "ipc":
             self._socket_dir = tempfile.mkdtemp(prefix="ipeval-kernel-")
             self.ip = os.path.join(self._socket_dir, "kernel")
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.extra_env:
+            kw["env"] = {**(kw.get("env") or os.environ), **self.extra_env}
+        return await super()._async_pre_start_kernel(**kw)
+
+    pre_start_kernel = _async_pre_start_kernel
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -12,6 +12,7 @@ import papermill as pm
 
 from evaluation import errors
 from evaluation.disclosure.output_check import REPORT_NAME, write_json
+from evaluation.disclosure.private_record import PRIVATE_ENV, clear_private
 from evaluation.errors import DisclosureFindings, IpevalError, NotebookFailed, OutputError
 from evaluation.intake.output_paths import writable_dir
 from evaluation.report.gate import INTERNAL_DIR, Gate, is_internal
@@ -80,6 +81,11 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
         old.unlink(missing_ok=True)
     gate = Gate(out_dir, study)
     executed = gate.private / notebook.name
+    # The kernel's Disclosure keeps the tables it showed (their shown values, which cells are
+    # hidden, the ledger's true counts) in OUT/.private (0700): what a batch's release needs to
+    # protect all its runs together and re-render a report without running it again.
+    private = clear_private(out_dir)
+    manager = IPCKernelManager.with_env({PRIVATE_ENV: str(private.resolve())})
     log = out_dir / "run.log"
     started = time.time()
     status, error, usage_error = "ok", None, None
@@ -87,7 +93,7 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
         pm.execute_notebook(str(notebook), str(executed), parameters=params,
                             kernel_name=kernel_name, progress_bar=False, log_output=False,
                             execution_timeout=timeout, cwd=None if cwd is None else str(cwd),
-                            kernel_manager_class=IPCKernelManager)
+                            kernel_manager_class=manager)
     except pm.PapermillExecutionError as exc:
         status = "failed"
         usage_error = _USAGE_ERRORS.get(exc.ename)
