@@ -1,0 +1,177 @@
+"""The output checkers' decisions on a release: ``OUT/decisions.jsonl``, append-only.
+
+Each line is one decision: who (as they named themselves), in which role, on which output and
+on which version of it (its SHA-256), what (approve, reject, ask for an exception, comment) and
+why, when, and the SHA-256 of the line before it. The chain makes an edited or removed line
+visible (:func:`read_decisions` refuses it), so the file is the record a secure platform keeps
+of who let what out.
+
+Four eyes: an output leaves only when ``approvals_required`` different checkers approve the
+version that would leave, none of them rejects it, and, when the output check found something
+(status ``fail``), a researcher asked for an exception and is not one of the approvers
+(:func:`output_states`). A decision on an earlier version of a file does not count for a
+changed one: a re-rendered report must be looked at again.
+"""
+from __future__ import annotations
+
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from evaluation.errors import InputFileError, ParameterError
+
+__all__ = ["ACTIONS", "DECISIONS_FILE", "OutputState", "append_decision", "output_states",
+           "read_decisions"]
+
+DECISIONS_FILE = "decisions.jsonl"
+ACTIONS = {"checker": ("approve", "reject", "comment"), "researcher": ("exception", "comment")}
+"""What each role may record."""
+_NEEDS_REASON = {"reject", "exception", "comment"}
+_GENESIS = "0" * 64
+
+
+def _line_hash(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def append_decision(out_dir, *, who: str, role: str, uid: str, sha256: str, action: str,
+                    reason: str = "") -> dict:
+    """Append one decision to ``OUT/decisions.jsonl`` and return it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> append_decision(out, who="kari", role="checker", uid="output_0", sha256="ab" * 32,
+    ...                 action="approve")["seq"]
+    1
+    >>> append_decision(out, who="per", role="checker", uid="output_0", sha256="ab" * 32,
+    ...                 action="reject")
+    Traceback (most recent call last):
+    ...
+    evaluation.errors.ParameterError: A decision to reject needs a reason; give one.
+    """
+    who, reason = str(who or "").strip(), str(reason or "").strip()
+    if role not in ACTIONS:
+        raise ParameterError(f"role must be one of {sorted(ACTIONS)}; got {role!r}.")
+    if action not in ACTIONS[role]:
+        raise ParameterError(f"A {role} may {', '.join(ACTIONS[role])}; not {action!r}.")
+    if not who:
+        raise ParameterError("A decision needs the name of who makes it.")
+    if action in _NEEDS_REASON and not reason:
+        raise ParameterError(f"A decision to {action} needs a reason; give one.")
+    if not (isinstance(sha256, str) and len(sha256) == 64):
+        raise ParameterError(f"sha256 must be 64 hex digits; got {sha256!r}.")
+    path = Path(out_dir) / DECISIONS_FILE
+    # Two checkers may decide at the same moment: the lock keeps seq and the chain whole.
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            lines = [line for line in fh.read().splitlines() if line.strip()]
+            entry = {"seq": len(lines) + 1,
+                     "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     "who": who, "role": role, "uid": str(uid), "sha256": sha256.lower(),
+                     "action": action, "reason": reason, "os_user": _os_user(),
+                     "prev": _line_hash(lines[-1]) if lines else _GENESIS}
+            fh.seek(0, os.SEEK_END)
+            fh.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return entry
+
+
+def read_decisions(out_dir) -> list[dict]:
+    """Every decision in order; none when the file does not exist. Raises InputFileError on a
+    line that is not a decision or a broken chain (a line edited, removed or inserted)."""
+    path = Path(out_dir) / DECISIONS_FILE
+    if not path.is_file():
+        return []
+    out, prev = [], _GENESIS
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            raise InputFileError(path, f"line {number} is not JSON.", row=number,
+                                 expected="one decision per line, as `ipeval review` "
+                                          "writes them; restore the file from its backup") from None
+        if not isinstance(entry, dict) or entry.get("prev") != prev:
+            raise InputFileError(path, f"line {number} does not follow the line before it "
+                                       f"(the chain of hashes is broken): the file was edited.",
+                                 row=number, expected="the file as `ipeval review` wrote it; "
+                                                       "restore it from its backup")
+        out.append(entry)
+        prev = _line_hash(line)
+    return out
+
+
+@dataclass
+class OutputState:
+    """Whether one output of a release may leave, and why."""
+    approved: bool
+    why: str
+    approvals: list = field(default_factory=list)
+    rejections: list = field(default_factory=list)
+    exception: str | None = None
+    decisions: list = field(default_factory=list)
+
+
+def output_states(release: dict, decisions: list[dict]) -> dict:
+    """``{uid: OutputState}`` for every output of ``release`` (a ``release.json``).
+
+    Examples
+    --------
+    >>> release = {"approvals_required": 2, "outputs": [
+    ...     {"uid": "output_0", "sha256": "ab" * 32, "status": "pass", "releasable": True}]}
+    >>> d = [{"uid": "output_0", "sha256": "ab" * 32, "role": "checker", "who": w,
+    ...       "action": "approve", "reason": ""} for w in ("kari", "per")]
+    >>> output_states(release, d[:1])["output_0"].approved, output_states(release, d)["output_0"].approved
+    (False, True)
+    """
+    need = int(release.get("approvals_required", 2))
+    states = {}
+    for output in release.get("outputs", []):
+        uid, sha = output["uid"], str(output.get("sha256", "")).lower()
+        mine = [d for d in decisions if d.get("uid") == uid and d.get("sha256") == sha]
+        latest: dict = {}
+        exception, asked_by = None, set()
+        for d in mine:
+            if d.get("role") == "checker" and d.get("action") in ("approve", "reject"):
+                latest[d["who"]] = d
+            elif d.get("role") == "researcher" and d.get("action") == "exception":
+                exception = d.get("reason")
+                asked_by.add(d["who"])
+        approvals = [w for w, d in latest.items() if d["action"] == "approve"]
+        rejections = [(w, d.get("reason", "")) for w, d in latest.items() if d["action"] == "reject"]
+        counted = [w for w in approvals if w not in asked_by]
+        if not output.get("releasable", True):
+            approved, why = False, "never released: an internal output (person-level)"
+        elif rejections:
+            approved, why = False, f"rejected by {', '.join(w for w, _ in rejections)}"
+        elif output.get("status") == "fail" and exception is None:
+            approved, why = False, "the output check found something and no exception was asked for"
+        elif len(counted) < need:
+            approved = False
+            why = (f"{len(counted)} of {need} approvals"
+                   + (" (the researcher who asked for the exception does not count)"
+                      if len(counted) < len(approvals) else ""))
+        else:
+            approved, why = True, f"approved by {', '.join(counted)}"
+        states[uid] = OutputState(approved, why, approvals, rejections, exception, mine)
+    return states
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):     # no passwd entry for the uid (containers)
+        return str(os.getuid())
