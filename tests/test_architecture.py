@@ -39,6 +39,7 @@ LAYERS = [
     {"feedback", "coding", "comparison"},
     {"report"},
     {"batch"},
+    {"release"},
     {"cli"},
     {"__init__", "__main__"},
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -53,7 +54,9 @@ def run_batch(path, *, workers: int | None = None, scheduler: str | None = None,
     output = writable_dir(spec.output, purpose="the batch's output folder",
                           hint="Change `output:` in the batch file.")
     (output / "batch.json").write_text(json.dumps(
-        {"batch": str(spec.path), "notebook": str(spec.notebook),
+        {"batch": str(spec.path), "notebook": str(spec.notebook), "title": spec.title,
+         # The runs' relative paths are relative to it; `ipeval release` may run elsewhere.
+         "cwd": spec.runs[0].cwd if spec.runs else os.getcwd(),
          "runs": [{"run_id": r.run_id, "label": r.label, "folder": r.folder,
                    "parameters": r.parameters} for r in spec.runs]},
         ensure_ascii=False, indent=1, default=str), encoding="utf-8")
