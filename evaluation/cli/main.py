@@ -36,6 +36,13 @@ EXAMPLES = {
              "  ipeval batch notebooks/default_batch.yaml --scheduler tcp://10.0.0.5:8786\n"
              "exit 0: every run ok; 1: some runs failed (listed; their notebooks kept); 2: bad "
              "batch file or parameters",
+    "release": "example:\n  ipeval release reports/batch\n  ipeval release reports/batch --bundle "
+               "release.zip\nexit 0: protected, every output passed; 1: cells could not be "
+               "protected, or outputs failed the check (see release.json)",
+    "review": "example:\n  ipeval review reports/batch --checker kari\n  ipeval review "
+              "reports/batch --researcher ola --port 8765",
+    "verify": "example:\n  ipeval verify release.zip\n  ipeval verify release.zip --against "
+              "reports/batch\nexit 0: verified; 1: a file changed, added or not approved",
     "results": "example:\n  ipeval results reports/batch\n  ipeval results reports/batch/results.duckdb "
                "--json",
 }
@@ -134,6 +141,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_batch)
 
+    p = verb("release", "protect a finished batch as one release; write release.json and "
+             "ACRO's results.json; or pack the approved outputs")
+    p.add_argument("out", type=Path, help="the batch's output folder")
+    p.add_argument("--bundle", type=Path, default=None, metavar="ZIP",
+                   help="pack the outputs the checkers approved into ZIP (with their hashes)")
+    p.add_argument("--approvals", type=int, default=2,
+                   help="checkers who must approve each output (default 2: four eyes)")
+    p.set_defaults(func=_release)
+
+    p = verb("review", "the output checkers' page of a release, served on 127.0.0.1")
+    p.add_argument("out", type=Path, help="the batch's output folder (after `ipeval release`)")
+    p.add_argument("--checker", default=None, metavar="NAME", help="decide as checker NAME")
+    p.add_argument("--researcher", default=None, metavar="NAME",
+                   help="ask for exceptions as researcher NAME")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(func=_review)
+
+    p = verb("verify", "check a release bundle: every hash, and nothing unapproved inside")
+    p.add_argument("bundle", type=Path, help="the bundle (ZIP) `ipeval release --bundle` wrote")
+    p.add_argument("--against", type=Path, default=None, metavar="OUT",
+                   help="also compare with the batch folder's decisions and release record")
+    p.set_defaults(func=_verify)
+
     p = verb("results", "the collected results of a batch as a table")
     p.add_argument("path", type=Path, help="a batch output folder or its results.duckdb")
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
@@ -188,6 +219,21 @@ def _batch(args) -> int:
 def _results(args) -> int:
     from evaluation.cli.runs import batch_results
     return batch_results(args)
+
+
+def _release(args) -> int:
+    from evaluation.cli.release import release_of_batch
+    return release_of_batch(args)
+
+
+def _review(args) -> int:
+    from evaluation.cli.release import review_of_release
+    return review_of_release(args)
+
+
+def _verify(args) -> int:
+    from evaluation.cli.release import verify_of_bundle
+    return verify_of_bundle(args)
 
 
 def _run(args) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from evaluation.batch import read_results, run_batch, tidy
 from evaluation.cli.json_output import json_records
 from evaluation.errors import ParameterError
+from evaluation.release.runner import release_batch
 from evaluation.report import run_notebook
 
 
@@ -29,12 +30,15 @@ def run_one(args) -> int:
 
 
 def batch_of_runs(args) -> int:
-    """``ipeval batch``: a notebook over a grid of parameters; exit 1 when some runs failed."""
+    """``ipeval batch``: a notebook over a grid of parameters, then ``ipeval release`` of its
+    output; exit 1 when some runs failed or the release found outputs that cannot leave."""
     if args.workers is not None and args.workers < 1:
         raise ParameterError(f"--workers must be at least 1; got {args.workers}.")
     outcome = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler,
                         resume=args.resume, progress=not args.no_progress)
-    return outcome.exit_code
+    # A batch is one release: its runs are protected together before anything is handed on.
+    released = release_batch(outcome.spec.output)
+    return max(outcome.exit_code, released.exit_code)
 
 
 def batch_results(args) -> int:
