@@ -72,9 +72,13 @@ def hide_in_table(entry: dict, hide: dict) -> tuple[dict, int]:
             row = ids.index[pos]
             (new_p if state == "primary" else new_s).loc[row, col] = True
             for other in entry["dependents"].get(col, []):
-                if other != col and other in new_s.columns:
+                # A count that goes with it is the ledger's to hide (the attacker decides);
+                # the numbers that are no count (its share, the row's estimates) go with it.
+                if other != col and other in new_s.columns and \
+                        not isinstance(ids.loc[row, other] if other in ids.columns else None, str):
                     new_s.loc[row, other] = True
-    fresh = (new_p | new_s) & ~(primary | secondary)
+    # A blank cell (no number: a mean of a category's row) stays blank.
+    fresh = (new_p | new_s) & ~(primary | secondary) & values.notna()
     if not fresh.to_numpy().any():
         return entry, 0
     primary |= new_p & fresh

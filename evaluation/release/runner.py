@@ -78,7 +78,7 @@ def release_batch(out_dir, *, approvals_required: int = 2, out=print) -> Release
             withdrawn.append(run.run_id)
             continue
         changes += [{"run_id": run.run_id, "label": run.label, "cell": lid, "state": state,
-                     "tables": done_run["tables"]} for lid, state in sorted(hide.items())]
+                     "tables": _tables_of(run, lid)} for lid, state in sorted(hide.items())]
         if done_run["figures"]:
             out(f"  {run.label}: figure(s) withheld: {', '.join(done_run['figures'])}")
     statuses = _statuses(out_dir, batch)
@@ -127,6 +127,12 @@ def summary(outcome: ReleaseOutcome) -> str:
     lines.append(f"Next: `ipeval review {outcome.path.parent}` (the checkers' decisions), then "
                  f"`ipeval release {outcome.path.parent} --bundle OUT.zip`.")
     return "\n".join(lines)
+
+
+def _tables_of(run, lid: str) -> list[str]:
+    """The names of the run's tables that show the count ``lid``."""
+    return [e["record"].get("name") for e in run.tables if e.get("cell_ids") is not None
+            and lid in set(e["cell_ids"].to_numpy().ravel().tolist())]
 
 
 def _with_history(out_dir: Path, protection: dict) -> dict:
