@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation.batch.worker import read_status
 from evaluation.disclosure.linked import cell_id
 from evaluation.disclosure.private_record import PRIVATE_DIR, load_private
 
@@ -71,11 +72,8 @@ def load_runs(out_dir) -> tuple[list[RunRecord], list[tuple[str, str]]]:
     runs, missing = [], []
     for entry in batch.get("runs", []):
         folder = out_dir / entry["folder"]
-        try:
-            status = json.loads((folder / "status.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if status.get("status") != "ok":
+        status = read_status(folder)
+        if not isinstance(status, dict) or status.get("status") != "ok":
             continue
         try:
             ledger, tables = load_private(folder / PRIVATE_DIR)

@@ -37,7 +37,8 @@ from pathlib import Path, PurePosixPath
 from evaluation.disclosure.private_record import PRIVATE_DIR
 from evaluation.errors import OutputError
 from evaluation.release.acro import ACRO_RESULTS_FILE, acro_results
-from evaluation.release.decisions import DECISIONS_FILE, output_states, read_decisions
+from evaluation.release.decisions import (DECISIONS_FILE, decisions_head, output_states,
+                                         read_decisions)
 from evaluation.release.inventory import RELEASE_FILE, file_sha256, read_release
 from evaluation.report.gate import INTERNAL_DIR
 from evaluation.version import __version__
@@ -173,11 +174,6 @@ def _same_file(path: Path, output: dict) -> None:
                           f"reviewed again.")
 
 
-def _decisions_head(out: Path) -> str:
-    lines = [line for line in (out / DECISIONS_FILE).read_bytes().splitlines() if line.strip()]
-    return hashlib.sha256(lines[-1]).hexdigest() if lines else "0" * 64
-
-
 def _manifest(release: dict, packed: list, left_out: list, out: Path, now: datetime) -> dict:
     run_ids = {o.get("run_id") for o, _, _ in packed}
     return {
@@ -197,7 +193,7 @@ def _manifest(release: dict, packed: list, left_out: list, out: Path, now: datet
                      "approvals": list(state.approvals), "exception": state.exception,
                      "decisions": list(state.decisions)}
                     for o, state, path in packed],
-        "decisions_head": _decisions_head(out),
+        "decisions_head": decisions_head(out),
         "left_out": [{"uid": uid, "why": why} for uid, why in left_out],
     }
 

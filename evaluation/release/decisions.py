@@ -25,7 +25,8 @@ from pathlib import Path
 
 from evaluation.errors import InputFileError, ParameterError
 
-__all__ = ["ACTIONS", "DECISIONS_FILE", "OutputState", "append_decision", "output_states",
+__all__ = ["ACTIONS", "DECISIONS_FILE", "OutputState", "append_decision", "decisions_head",
+           "line_hashes", "output_states",
            "read_decisions"]
 
 DECISIONS_FILE = "decisions.jsonl"
@@ -37,6 +38,20 @@ _GENESIS = "0" * 64
 
 def _line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def line_hashes(out_dir) -> list[str]:
+    """The SHA-256 of each decision line, in order: what the next line's ``prev`` names."""
+    path = Path(out_dir) / DECISIONS_FILE
+    if not path.is_file():
+        return []
+    return [_line_hash(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def decisions_head(out_dir) -> str:
+    """The hash of the last decision line (64 zeros when there is none)."""
+    hashes = line_hashes(out_dir)
+    return hashes[-1] if hashes else _GENESIS
 
 
 def append_decision(out_dir, *, who: str, role: str, uid: str, sha256: str, action: str,

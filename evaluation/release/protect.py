@@ -113,8 +113,7 @@ def _state(book: BatchLedger, gid: str, rules) -> str:
     return "primary" if bool(rules.small_count([book.cells[gid]["value"]])[0]) else "secondary"
 
 
-def _protector(book: BatchLedger, target: str, depth: int = 4,
-               prefer_whole: bool = True) -> str | None:
+def _protector(book: BatchLedger, target: str, depth: int = 4) -> str | None:
     """The shown count to hide for ``target``: in a relation with it, or with the hidden
     counts it is related to (breadth first); the smallest, then the one in fewest reports."""
     seen, frontier = {target}, [target]
@@ -122,7 +121,7 @@ def _protector(book: BatchLedger, target: str, depth: int = 4,
         shown, hidden = set(), set()
         for rel in book.relations:
             members = _members(rel)
-            if not seen.intersection(members) or not frontier_in(frontier, members):
+            if not any(f in members for f in frontier):
                 continue
             for m in members:
                 if m in seen:
@@ -132,8 +131,7 @@ def _protector(book: BatchLedger, target: str, depth: int = 4,
             # A count of the whole study rather than of one institution: one cell of the
             # "all" report breaks the sum for every institution, and the institutions' own
             # reports, which they are handed, keep their numbers.
-            return min(shown, key=lambda g: (book.cells[g]["value"] <= 0, book.in_part(g) if
-                                             prefer_whole else False,
+            return min(shown, key=lambda g: (book.cells[g]["value"] <= 0, book.in_part(g),
                                              book.cells[g]["value"],
                                              len(book.cells[g]["places"]), g))
         if not hidden:
@@ -141,10 +139,6 @@ def _protector(book: BatchLedger, target: str, depth: int = 4,
         seen |= hidden
         frontier = list(hidden)
     return None
-
-
-def frontier_in(frontier, members) -> bool:
-    return any(f in members for f in frontier)
 
 
 def _members(rel: dict) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from evaluation.batch.worker import RESULTS_FILE, write_status
 from evaluation.disclosure.private_record import PRIVATE_DIR, save_private
 from evaluation.disclosure.rules import SIDECAR_SUFFIX, DisclosureRules
 from evaluation.errors import DisclosureFindings
@@ -28,7 +29,6 @@ from evaluation.release.rerender import hide_in_notebook, hide_in_table, table_f
 
 __all__ = ["reissue_run"]
 
-RESULTS_FILE = "results.json"
 HIDDEN_NOTE = "hidden for the batch's release"
 
 
@@ -93,9 +93,8 @@ def reissue_run(run, hide: dict, *, out_dir: Path, cwd: Path) -> dict:
                                  f"did not pass the output check ({counts}).")
     gate.release(drafts)
     _update_private(run, tables, hide)
-    status["release"] = {k: v for k, v in done.items()}
-    (run.folder / "status.json").write_text(json.dumps(status, ensure_ascii=False, indent=1,
-                                                       default=str), encoding="utf-8")
+    status["release"] = dict(done)
+    write_status(run.folder, status)
     return done
 
 

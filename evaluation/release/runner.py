@@ -41,8 +41,7 @@ class ReleaseOutcome:
 
     @property
     def protected(self) -> bool:
-        return self.release["protection"]["exposed_after"] == 0 and \
-            not self.release["protection"]["unresolved"]
+        return bool(self.release["protection"]["protected"])
 
     @property
     def exit_code(self) -> int:
@@ -88,16 +87,20 @@ def release_batch(out_dir, *, approvals_required: int = 2, out=print) -> Release
                   "exposed_after": done.exposed_after, "unresolved": len(done.unresolved),
                   "rounds": done.rounds, "seconds": done.seconds, "changes": changes,
                   "not_protected": [{"run_id": r, "why": why} for r, why in missing],
-                  "withdrawn": withdrawn}
+                  "withdrawn": withdrawn,
+                  # A run of the batch whose counts the ledger lacks may give the others'
+                  # hidden counts away (or they its own): the batch is then not protected.
+                  "protected": done.protected and not (runs and missing)}
     protection = _with_history(out_dir, protection)
     release = build_release(out_dir, {run.run_id: run for run in runs if run.run_id not in withdrawn},
                             statuses=statuses, rules=rules.as_dict(), protection=protection,
                             batch={k: batch.get(k) for k in ("title", "notebook", "batch")},
                             approvals_required=approvals_required)
-    if not done.protected:
+    if not protection["protected"]:
         for output in release["outputs"]:
             output["status"] = "fail"
-            output["check"]["counts"]["batch_differencing"] = len(done.unresolved)
+            output["check"]["counts"]["batch_differencing"] = \
+                len(done.unresolved) + len(missing)
     path = write_release(out_dir, release)
     acro = write_acro_results(out_dir, release)
     outcome = ReleaseOutcome(release, path, acro, withdrawn)
@@ -116,8 +119,9 @@ def summary(outcome: ReleaseOutcome) -> str:
                 if p["exposed_before"] else "No hidden count can be worked out from the "
                                             "reports together.")]
     if not outcome.protected:
-        lines.append(f"NOT PROTECTED: {p['unresolved']} count(s) could not be protected; every "
-                     f"output is marked failed.")
+        lines[0] = (f"Release of {p['runs']} run(s): NOT PROTECTED. {p['unresolved']} count(s) "
+                    f"could not be protected, {len(p['not_protected'])} run(s) kept no trusted "
+                    f"record of their counts; every output is marked failed.")
     for item in p["not_protected"]:
         lines.append(f"  not part of the release check: {item['run_id']} ({item['why']})")
     for run_id in p["withdrawn"]:

@@ -31,7 +31,8 @@ from pathlib import Path, PurePosixPath
 from evaluation.errors import InputFileError
 from evaluation.release.acro import ACRO_RESULTS_FILE
 from evaluation.release.bundle import BUNDLE_SCHEMA, MANIFEST, OUTPUTS_DIR, bundle_path_problem
-from evaluation.release.decisions import DECISIONS_FILE, output_states, read_decisions
+from evaluation.release.decisions import (DECISIONS_FILE, line_hashes, output_states,
+                                         read_decisions)
 from evaluation.release.inventory import read_release
 from evaluation.report.gate import INTERNAL_DIR
 
@@ -241,8 +242,7 @@ def _against_problems(out: Path, manifest: dict, outputs: list[dict]) -> list[st
     except InputFileError as exc:
         return problems + [f"The batch folder's decisions cannot be trusted: {exc}"]
     path = out / DECISIONS_FILE
-    hashes = ([hashlib.sha256(line).hexdigest() for line in path.read_bytes().splitlines()
-               if line.strip()] if path.is_file() else [])
+    hashes = line_hashes(out)
     head = manifest.get("decisions_head")
     if head not in hashes:
         problems.append(f"The manifest's decisions_head is no line of {path}: the bundle was "

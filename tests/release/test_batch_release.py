@@ -140,6 +140,19 @@ def test_a_run_whose_new_report_fails_the_check_is_withdrawn(released_batch, tmp
     assert any(o["status"] == "fail" for o in outputs)
 
 
+def test_a_run_without_its_private_record_leaves_the_batch_unprotected(released_batch,
+                                                                       tmp_path):
+    before, _ = released_batch
+    copy = tmp_path / "norecord"
+    shutil.copytree(before, copy, symlinks=True)
+    whole = next(s for s in _statuses(copy) if "institution=all" in s["label"])
+    shutil.rmtree(copy / whole["folder"] / PRIVATE_DIR)
+    outcome = release_batch(copy, out=lambda *_: None)
+    assert not outcome.protected and outcome.exit_code == 1
+    assert {o["status"] for o in outcome.release["outputs"]} == {"fail"}
+    assert outcome.release["protection"]["not_protected"][0]["run_id"] == whole["run_id"]
+
+
 # ------------------------------------------------------------------ the ledger, alone
 def _run(run_id, subset, cells, relations=(), context="a"):
     ledger = {"subset": subset, "partition": {"institution": ["A", "B"]},
