@@ -107,6 +107,34 @@ def with_counts(table: pd.DataFrame, counts, *, complements: dict | None = None)
     return out
 
 
+ROWS_ATTR = "rows"
+"""``table.attrs`` key of the people each count counts: ``{column: {row label: ids}}``."""
+
+
+def with_rows(table: pd.DataFrame, column: str, people) -> pd.DataFrame:
+    """``table`` marked with the people each count of ``column`` counts: ``people`` maps a row
+    label of ``table`` to the ids of those people (a list, a set or an Index). The disclosure
+    layer then knows two counts of the same people as one count, however they are named (the
+    "no row in source" of the rows table and the ``n_missing`` of the coverage table), and
+    that a count of some people is the sum of counts of their parts in other tables, so a cell
+    hidden in one table cannot be had from others. A row whose ids do not number as many as its
+    count (the table was filtered or changed since) is linked by name only. The ids never
+    leave the layer: they are not kept with the table shown. A shallow copy is returned.
+
+    >>> t = with_rows(pd.DataFrame({"reason": ["used", "outcome missing"], "rows": [3, 1]}),
+    ...               "rows", {0: ["p1", "p2", "p4"], 1: ["p3"]})
+    >>> sorted(t.attrs["rows"]["rows"][0])
+    ['p1', 'p2', 'p4']
+    """
+    check_param("with_rows", "table", table, ["frame"])
+    require_frame(table, [column], "with_rows", "table")
+    out = table.copy(deep=False)
+    marked = {c: dict(v) for c, v in (table.attrs.get(ROWS_ATTR) or {}).items()}
+    marked[column] = {label: frozenset(map(str, ids)) for label, ids in dict(people).items()}
+    out.attrs = {**table.attrs, ROWS_ATTR: marked}
+    return out
+
+
 
 _NUMERIC = ("estimate", "ci_low", "ci_high", "p_value", "n", "n_exposed", "se")
 

@@ -24,8 +24,10 @@ from evaluation.association.frame import AnalysisFrame, analysis_frame, outcome_
 from evaluation.association.headline import (TABLE_ONE_COUNTS, by_scale, correction_sentence,
                                              coverage_groups, coverage_tables,
                                              estimates_shown, intro, null_value, propensity_or_reason,
-                                             scales_of, table_one_shown, weight_frame, with_bands)
-from evaluation.association.headline_figures import coverage_figure, forest_figure, weighting_figure
+                                             scales_of, table_one_shown, weight_frame, with_bands,
+                                             balance_shown)
+from evaluation.association.headline_figures import (balance_figure, coverage_figure, forest_figure,
+                                                     weights_figure)
 from evaluation.association.imputation import mice_by_outcome, mice_estimate
 from evaluation.association.mixed import mixed_model
 from evaluation.association.multiplicity import adjust_pvalues
@@ -53,6 +55,6 @@ __all__ = [
     # the headline report
     "TABLE_ONE_COUNTS", "by_scale", "correction_sentence", "coverage_figure", "coverage_groups",
     "coverage_tables", "estimates_shown", "forest_figure", "intro",
-    "null_value", "propensity_or_reason", "scales_of", "table_one_shown", "weight_frame",
-    "weighting_figure", "with_bands",
+    "null_value", "propensity_or_reason", "scales_of", "table_one_shown", "balance_shown", "weight_frame",
+    "balance_figure", "weights_figure", "with_bands",
 ]

@@ -13,7 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from evaluation.constraints import Options, check_param, validate_params
 from evaluation.errors import ParameterError
-from evaluation.estimates import ESTIMATE_COLUMNS, as_estimate_table, warning_notes, with_counts
+from evaluation.estimates import (ESTIMATE_COLUMNS, ROWS_ATTR, as_estimate_table, warning_notes,
+                                  with_counts, with_rows)
 from evaluation.association.estimators import adjusted, aipw, crude, ipw
 from evaluation.association.evalues import e_value
 from evaluation.association.frame import AnalysisFrame, analysis_frame
@@ -125,6 +126,18 @@ def _noted(fit, *args, **kwargs) -> pd.DataFrame:
     return table
 
 
+def _with_people(table: pd.DataFrame, frame) -> pd.DataFrame:
+    """The estimates of one outcome marked with the people of their n and n exposed: those of
+    the frame, where the numbers agree (the layer checks again)."""
+    table = table.reset_index(drop=True)
+    exposed = frozenset(frame.people[frame.data[frame.exposure].to_numpy() == 1])
+    everyone = frozenset(frame.people)
+    table = with_rows(table, "n", {i: everyone for i in table.index})
+    if "n_exposed" in table.columns:
+        table = with_rows(table, "n_exposed", {i: exposed for i in table.index})
+    return table
+
+
 @validate_params({"frames": [dict], "estimand": [Options(ESTIMANDS)],
                   "correction": [Options(METHOD_NAMES)], "on_error": [Options({"raise", "note"})]})
 def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
@@ -136,7 +149,7 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
     in a small group, say) is left out of the estimates and listed in the rows table with its
     reason, instead of stopping every other estimate.
     """
-    tables, accounts = [], []
+    tables, accounts, people = [], [], {}
     for name, frame in frames.items():
         if on_error == "raise":
             table = _noted(estimate_effects, frame, methods=methods, estimand=estimand, name=name)
@@ -153,10 +166,23 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
             if not parts:
                 continue
             table = pd.concat(parts, ignore_index=True)
-        tables.append(add_e_values(table, frame))
+        table = add_e_values(table, frame)
+        if frame.people is not None:
+            table = _with_people(table, frame)
+        tables.append(table)
         accounts.append(pd.DataFrame([{"outcome": name, "reason": "used", "rows": len(frame.data)}]))
         accounts.append(frame.left_out.assign(outcome=name))
+        if frame.people is not None:
+            people[(name, "used")] = frozenset(frame.people)
+            people.update({(name, r): ids for r, ids in (frame.left_out_people or {}).items()})
+    marks = [t.attrs.get(ROWS_ATTR) or {} for t in tables]
     estimates = pd.concat(tables, ignore_index=True)
+    offsets = np.cumsum([0] + [len(t) for t in tables])
+    for column in ("n", "n_exposed"):
+        people = {int(o) + i: ids for o, m in zip(offsets, marks)
+                  for i, ids in (m.get(column) or {}).items()}
+        if people:
+            estimates = with_rows(estimates, column, people)
     # One p-value per outcome in each family (method × estimand): the crude risk difference and
     # odds ratio share one test, and counting both would over-correct.
     key = ["outcome", "method", "estimand"]
@@ -169,5 +195,7 @@ def evaluate_frames(frames: dict, *, methods=METHODS, estimand: str = "ATE",
     # the family's multiplier on its own p-value.
     estimates["p_adjusted"] = (estimates["p_value"] * estimates.pop("_factor")).clip(upper=1.0)
     rows = with_counts(pd.concat(accounts, ignore_index=True)[["outcome", "reason", "rows"]], "rows")
+    rows = with_rows(rows, "rows", {i: people[key] for i, key in
+                                    enumerate(zip(rows["outcome"], rows["reason"])) if key in people})
     first = [c for c in COLUMNS if c in estimates.columns]
     return as_estimate_table(estimates[first + [c for c in estimates.columns if c not in first]]), rows

@@ -219,7 +219,9 @@ def balance(data: pd.DataFrame, treatment: str, covariates, weights, *, estimand
     Returns
     -------
     pandas.DataFrame
-        variable, level, type, smd_unweighted, smd_weighted, smd_type, threshold,
+        variable, level, type, treated_n, treated_count, control_n, control_count (the
+        unweighted counts: people in each arm, and of them those at the level; missing for a
+        continuous covariate), smd_unweighted, smd_weighted, smd_type, threshold,
         balanced_unweighted, balanced (|smd_weighted| < threshold), estimand.
 
     Notes
@@ -248,6 +250,9 @@ def balance(data: pd.DataFrame, treatment: str, covariates, weights, *, estimand
     before = pd.DataFrame(_rows(data.loc[keep], treatment, covariates, None, est))
     after = pd.DataFrame(_rows(data.loc[keep], treatment, covariates, w[keep], est))
     out = before[["variable", "level", "type"]].copy()
+    for arm in ("treated", "control"):      # what the unweighted difference of a level rests on
+        out[f"{arm}_n"] = before[f"{arm}_n"]
+        out[f"{arm}_count"] = before[f"{arm}_count"].astype("Float64")
     out["smd_unweighted"] = before["smd"]
     out["smd_weighted"] = after["smd"]
     out["smd_type"] = before["smd_type"]

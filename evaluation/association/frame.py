@@ -24,6 +24,10 @@ class AnalysisFrame:
     left_out: pd.DataFrame      # reason, rows
     n_read: int                 # people in the person table
     lower_is_better: bool = False
+    # The ids of the people in ``data`` (by row) and of those left out (by reason): for the
+    # disclosure layer only, which ties counts of the same people across tables by them.
+    people: pd.Series | None = None
+    left_out_people: dict | None = None
 
 
 def analysis_frame(study, outcome: str, *, covariates=None) -> AnalysisFrame:
@@ -88,12 +92,15 @@ def _frame(study, people, outcome, variable, kind, *, covariates, lower_is_bette
     frame[exposure] = values
     if kind == "binary":
         frame[variable] = pd.to_numeric(frame[variable], errors="coerce")
-    left_out = _reasons(frame, variable, exposure, covariates, source=source)
-    data = frame.dropna(subset=[exposure, variable, *covariates]).reset_index(drop=True)
+    ids = people[m.id_column].astype(str) if m.id_column in people.columns else None
+    left_out, gone = _reasons(frame, variable, exposure, covariates, source=source, ids=ids)
+    complete = frame.dropna(subset=[exposure, variable, *covariates])
+    kept = None if ids is None else ids.loc[complete.index].reset_index(drop=True)
+    data = complete.reset_index(drop=True)
     if len(data) and data[exposure].nunique() < 2:
         raise ParameterError(f"Exposure {exposure!r} has one value ({data[exposure].iloc[0]:g}) "
                              f"among the {len(data)} complete rows: there is nothing to compare.")
-    data, no_contrast = _without_positivity_violations(data, exposure, inst)
+    data, no_contrast, kept = _without_positivity_violations(data, exposure, inst, kept, gone)
     left_out = pd.concat([left_out, no_contrast], ignore_index=True)
     if len(data) < MIN_ROWS:
         raise ParameterError(f"Only {len(data)} people have {outcome!r}, {exposure!r} and every "
@@ -104,38 +111,49 @@ def _frame(study, people, outcome, variable, kind, *, covariates, lower_is_bette
         raise ParameterError(f"Exposure {exposure!r} has one value ({data[exposure].iloc[0]:g}) "
                              f"among the {len(data)} complete rows: there is nothing to compare.")
     return AnalysisFrame(data, variable, kind, exposure, covariates, inst, left_out,
-                         len(people), lower_is_better)
+                         len(people), lower_is_better, people=kept,
+                         left_out_people=None if ids is None else gone)
 
 
-def _without_positivity_violations(data: pd.DataFrame, exposure: str, inst: str):
+def _without_positivity_violations(data: pd.DataFrame, exposure: str, inst: str, kept, gone):
     """An institution where everyone (or no one) has an IP offers no comparison: its people
     cannot be weighted or matched (positivity fails), so they leave the analysis, by name."""
     if inst not in data.columns or data[inst].nunique() < 2:
-        return data, pd.DataFrame(columns=["reason", "rows"])
+        return data, pd.DataFrame(columns=["reason", "rows"]), kept
     share = data.groupby(inst)[exposure].mean()
     bad = share[(share == 0) | (share == 1)]
-    rows = [{"reason": f"institution {name!r}: {'everyone' if value == 1 else 'no one'} has an IP "
-                       f"(no comparison within it; positivity)",
-             "rows": int((data[inst] == name).sum())} for name, value in bad.items()]
-    return data[~data[inst].isin(bad.index)].reset_index(drop=True), pd.DataFrame(rows, columns=["reason", "rows"])
-
-
-def _reasons(frame: pd.DataFrame, outcome: str, exposure: str, covariates, *, source: str) -> pd.DataFrame:
-    """Each left-out row counted once, under the first reason: no row in the exposure's
-    source, then outcome, exposure, covariates."""
-    absent = frame[exposure].isna() & frame[outcome].isna()
     rows = []
-    if absent.any():
-        rows.append({"reason": f"no row in source {source!r} (did not answer, or quarantined)",
-                     "rows": int(absent.sum())})
+    for name, value in bad.items():
+        reason = (f"institution {name!r}: {'everyone' if value == 1 else 'no one'} has an IP "
+                  f"(no comparison within it; positivity)")
+        rows.append({"reason": reason, "rows": int((data[inst] == name).sum())})
+        if kept is not None:
+            gone[reason] = frozenset(kept[data[inst] == name])
+    stay = ~data[inst].isin(bad.index)
+    kept = None if kept is None else kept[stay].reset_index(drop=True)
+    return data[stay].reset_index(drop=True), pd.DataFrame(rows, columns=["reason", "rows"]), kept
+
+
+def _reasons(frame: pd.DataFrame, outcome: str, exposure: str, covariates, *, source: str,
+             ids=None):
+    """Each left-out row counted once, under the first reason: no row in the exposure's
+    source, then outcome, exposure, covariates. Returns the table and, per reason, the ids of
+    the people (empty without ``ids``)."""
+    absent = frame[exposure].isna() & frame[outcome].isna()
+    reasons = [(absent, f"no row in source {source!r} (did not answer, or quarantined)")]
     remaining = ~absent
     for column, reason in [(outcome, "outcome missing"), (exposure, "exposure missing"),
                            *[(c, f"covariate {c!r} missing") for c in covariates]]:
         hit = remaining & frame[column].isna()
+        reasons.append((hit, reason))
+        remaining &= ~hit
+    rows, people = [], {}
+    for hit, reason in reasons:
         if hit.any():
             rows.append({"reason": reason, "rows": int(hit.sum())})
-        remaining &= ~hit
-    return pd.DataFrame(rows, columns=["reason", "rows"])
+            if ids is not None:
+                people[reason] = frozenset(ids[hit])
+    return pd.DataFrame(rows, columns=["reason", "rows"]), people
 
 
 def _shown_count(rows) -> str:

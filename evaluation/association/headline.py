@@ -9,12 +9,14 @@ from evaluation.errors import ParameterError
 from evaluation.estimates import with_counts
 from evaluation.describe import coverage, severity_band
 from evaluation.association.propensity import propensity_model
+from evaluation.association.people_rows import arm_people, coverage_people
 
 TABLE_ONE = ["variable", "level", "treated_n", "treated_mean", "treated_sd", "treated_count",
              "treated_percent", "control_n", "control_mean", "control_sd", "control_count",
              "control_percent", "smd"]
 SHOWN = ["outcome", "method", "estimand", "scale", "estimate", "ci_low", "ci_high", "p_value",
          "p_adjusted", "n", "n_exposed", "e_value", "e_value_ci", "note"]
+BALANCE = ["variable", "level", "treated_count", "control_count", "smd_unweighted", "smd_weighted"]
 TABLE_ONE_COUNTS = ["treated_count", "control_count"]
 """Table 1's count columns (people with a level, per arm): shown through the disclosure layer."""
 
@@ -29,9 +31,25 @@ def intro(study, frame, covariates, estimand) -> str:
             f"({'everyone' if estimand == 'ATE' else 'those with an IP'}).")
 
 
-def table_one_shown(t1: pd.DataFrame) -> pd.DataFrame:
-    """Table 1's columns as the report shows them."""
-    return with_counts(t1[[c for c in TABLE_ONE if c in t1.columns]], TABLE_ONE_COUNTS)
+def table_one_shown(t1: pd.DataFrame, frame=None) -> pd.DataFrame:
+    """Table 1's columns as the report shows them; with the analysis ``frame`` it was made from,
+    marked with the people of its counts (so that they link with the report's other tables)."""
+    shown = with_counts(t1[[c for c in TABLE_ONE if c in t1.columns]], TABLE_ONE_COUNTS)
+    if frame is None:
+        return shown
+    return arm_people(shown, frame.data, frame.people, frame.exposure)
+
+
+def balance_shown(bal: pd.DataFrame, frame=None) -> pd.DataFrame:
+    """The balance table as the report shows it: per covariate and level, the unweighted and
+    weighted standardized differences beside the counts they rest on. For a 0/1 item or a
+    level the unweighted difference is a difference of two shares of Table 1 (t/n₁ − c/n₀ to
+    three decimals gives a hidden count back), so it is hidden with the counts, here and in a
+    batch's release, which knows these counts as Table 1's by their people."""
+    shown = with_counts(bal[[c for c in BALANCE if c in bal.columns]], TABLE_ONE_COUNTS)
+    if frame is None:
+        return shown
+    return arm_people(shown, frame.data, frame.people, frame.exposure)
 
 
 def with_bands(people: pd.DataFrame) -> pd.DataFrame:
@@ -49,10 +67,32 @@ def coverage_groups(study, people) -> list[str]:
     return [g for g in wanted if g in have]
 
 
-def coverage_tables(study, people: pd.DataFrame, exposure: str) -> dict[str, pd.DataFrame]:
-    """IP coverage (share with an IP, Wilson CI) by each of :func:`coverage_groups`."""
+def coverage_tables(study, people: pd.DataFrame, exposure: str, frame=None) -> dict[str, pd.DataFrame]:
+    """IP coverage (share with an IP, Wilson CI) by each of :func:`coverage_groups`; with an
+    analysis ``frame``, among its people only. (Coverage of everyone beside Table 1 and the
+    estimates of the people analysed gives, group by group, the people left out: few, and
+    hidden in the rows table.)"""
+    groups = coverage_groups(study, people)
+    if frame is not None and frame.people is not None:
+        people = people[people[study.id_column].astype(str).isin(set(frame.people))]
+        # a covariate's levels are rows of Table 1, which shows both arms' counts: its
+        # coverage among the same people is those counts again, and is not repeated
+        groups = [g for g in groups if g not in frame.covariates]
     banded = with_bands(people)
-    return {by: coverage(banded, exposure, by=by) for by in coverage_groups(study, people)}
+    ids = banded[study.id_column].astype(str)
+    tables = {by: coverage_people(coverage(banded, exposure, by=by), banded, ids, by, exposure)
+              for by in groups}
+    if frame is not None:       # the analysed have an exposure: a column of zeros says nothing
+        tables = {by: _without(t, "n_missing") for by, t in tables.items()}
+    return tables
+
+
+def _without(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    out = table.drop(columns=[column])
+    out.attrs = {k: ({c: v for c, v in m.items() if c != column} if isinstance(m, dict) else
+                     [c for c in m if c != column] if isinstance(m, list) else m)
+                 for k, m in table.attrs.items()}
+    return out
 
 
 def propensity_or_reason(frame, covariates):

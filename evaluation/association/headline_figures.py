@@ -1,5 +1,5 @@
 """The headline report's figures, one call each: IP coverage by group, the weighting
-diagnostics and the forest plots of the estimates. Each returns its matplotlib Figure.
+diagnostics (balance; weights and overlap) and the forest plots of the estimates. Each returns its matplotlib Figure.
 
 The coverage and forest figures take the tables the report shows (``SafeTable``s of
 ``sdc.show``; a plain DataFrame is protected with the same rules first) and draw only their
@@ -35,25 +35,34 @@ def coverage_figure(tables: dict, *, rules=None, sdc=None):
     return fig
 
 
-def weighting_figure(balance_table, weights: pd.DataFrame, *, rules=None, sdc=None):
-    """Love plot (of the balance table as shown: a hidden difference is not drawn), weight
-    distribution and propensity overlap side by side; ``weights`` as
-    :func:`~.headline.weight_frame` gives them (histograms whose bins rest on at least min_cell
-    people)."""
+@redrawable
+def balance_figure(balance_table, *, rules=None, sdc=None):
+    """Love plot of the balance table as shown (a hidden difference is not drawn): drawn
+    again by a batch's release when it hides one more count of Table 1."""
     shown = figure_table(balance_table, rules=rules, sdc=sdc, n=None)
-    rules = shown.rules
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    with composed_figure(fig, "weighting: balance, weights, overlap", sdc=sdc or shown.sdc):
-        love_plot(shown.values, ax=axes[0])          # records nothing itself: recorded here
-        record_panel(axes[0], "balance (love plot)", source=shown.source, sdc=shown.sdc)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    with composed_figure(fig, "balance (love plot)", sdc=sdc or shown.sdc):
+        love_plot(shown.values, ax=ax)          # records nothing itself: recorded here
+        record_panel(ax, "balance (love plot)", source=shown.source, sdc=shown.sdc)
+    fig.tight_layout()
+    return fig
+
+
+def weights_figure(weights: pd.DataFrame, *, rules=None, sdc=None):
+    """Weight distribution and propensity overlap side by side; ``weights`` as
+    :func:`~.headline.weight_frame` gives them (histograms whose bins rest on at least min_cell
+    people). It illustrates no table, so a release that hides a count leaves it as it is."""
+    rules = rules if rules is not None else getattr(sdc, "rules", None)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    with composed_figure(fig, "weights and overlap", sdc=sdc):
         w = pd.to_numeric(weights["weight"], errors="coerce") if "weight" in weights else None
         drawn = weights if w is None else weights[w > 0]
-        weight_plot(drawn, ax=axes[1], rules=rules)    # zeros counted here, by the rules
+        weight_plot(drawn, ax=axes[0], rules=rules)   # zeros counted here, by the rules
         if w is not None and (w == 0).any():
             zero = int((w == 0).sum())
             text = rules.suppressed_text if rules.small_count([zero])[0] else str(zero)
-            figure_note(axes[1], f"{text} trimmed unit(s) with weight 0 not drawn.")
-        overlap_plot(weights, ax=axes[2], rules=rules)
+            figure_note(axes[0], f"{text} trimmed unit(s) with weight 0 not drawn.")
+        overlap_plot(weights, ax=axes[1], rules=rules)
     fig.tight_layout()
     return fig
 

@@ -76,6 +76,7 @@ class Ledger:
     by_rows: dict = field(default_factory=dict)     # (universe, frozenset) -> id
     universes: list = field(default_factory=list)   # per universe: {row label: {column: value}}
     parts: dict = field(default_factory=dict)       # id -> (population, column, conditions)
+    named: dict = field(default_factory=dict)       # universe of ids (people) -> its index
 
     def state(self, cid: str) -> str | None:
         cell = self.cells.get(cid)
@@ -150,6 +151,8 @@ class Ledger:
         people), else a new one."""
         values = data[list(columns)].to_dict("index")
         for k, seen in enumerate(self.universes):
+            if k in self.named.values():    # ids, not row labels: never the same rows
+                continue
             common = [label for label in values if label in seen]
             if common and all(seen[label].get(c, values[label][c]) == values[label][c]
                               for label in common for c in values[label]):
@@ -158,6 +161,14 @@ class Ledger:
                 return k
         self.universes.append(values)
         return len(self.universes) - 1
+
+    def universe_of(self, name: str) -> int:
+        """The universe of the ids called ``name`` (the study's people, by id): every table
+        marked with :func:`evaluation.estimates.with_rows` counts in it."""
+        if name not in self.named:
+            self.universes.append({})
+            self.named[name] = len(self.universes) - 1
+        return self.named[name]
 
     def same_rows(self, universe: int, labels) -> str | None:
         """The cell already counting exactly these rows, if any."""
@@ -178,9 +189,10 @@ class Ledger:
         self.rows[cid] = key
         self.by_rows.setdefault(key, cid)
 
-    def _atoms(self) -> tuple[list, list]:
+    def _atoms(self, sizes: dict | None = None) -> tuple[list, list]:
         """Cells and relations that tie every row-counted cell to the finest sets of rows the
-        report's tables cut (its atoms): a reader can combine any of those tables."""
+        report's tables cut (its atoms): a reader can combine any of those tables. ``sizes``,
+        when given, is filled with each atom's number of rows (its true value)."""
         cells, relations = [], []
         for u in range(len(self.universes)):
             members = {cid: labels for cid, (uu, labels) in self.rows.items() if uu == u}
@@ -192,6 +204,8 @@ class Ledger:
             for label, sig in signature.items():
                 atoms.setdefault(frozenset(sig), []).append(label)
             names = {sig: f"rows {u}:{k}" for k, sig in enumerate(atoms)}
+            if sizes is not None:
+                sizes.update({names[sig]: len(labels) for sig, labels in atoms.items()})
             cells += [{"id": name, "shown": None, "mark": None} for name in names.values()]
             for cid in members:
                 parts = [names[sig] for sig in atoms if cid in sig]
@@ -217,7 +231,11 @@ class Ledger:
             population, column, conditions = self.parts.get(cid, (None, None, None))
             cells.append({"id": cid, "value": c["value"], "state": c["state"],
                           "population": population, "column": column, "conditions": conditions})
-        return {"cells": cells, "relations": [dict(r) for r in self.relations]}
+        sizes: dict = {}
+        atoms, tied = self._atoms(sizes)
+        cells += [{"id": a["id"], "value": float(sizes[a["id"]]), "state": "unshown",
+                   "population": None, "column": None, "conditions": None} for a in atoms]
+        return {"cells": cells, "relations": [dict(r) for r in self.relations] + tied}
 
     def counts(self) -> dict:
         """How many cells of each state the report holds."""

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation.estimates import COUNT_COMPLEMENTS, ESTIMATE_COLUMNS, MEASURE_COLUMNS
-from evaluation.disclosure.linked import Ledger, cell_id
+from evaluation.disclosure.linked import CellId, Ledger, cell_id
 from evaluation.disclosure.suppression import secondary_suppression
+from evaluation.disclosure.table_repair import repair_table
 
 # Columns named like counts of people or rows: counts when every value is a whole number.
 COUNT_NAME = re.compile(r"^(n_\w+|\w+_n|count_\w+|\w+_count|rows(_\w+)?|antall(_\w+)?)$")
@@ -60,6 +61,7 @@ class RowSpec:
     conditions: dict = field(default_factory=dict)   # count column -> {key: value} it adds
     dropped: list = field(default_factory=list)      # minimum/maximum columns not shown
     views: set = field(default_factory=lambda: set(VIEW_KEYS))
+    rows: dict = field(default_factory=dict)         # count column -> ids of people, by row
 
 
 def whole_numbers(s: pd.Series) -> bool:
@@ -142,6 +144,7 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
     primary = pd.DataFrame(False, index=t.index, columns=t.columns)
     hidden = primary.copy()
     ids = {c: _ids(t, spec, c) for c in counts}
+    _same_people(t, spec, ledger, ids)
 
     def hide(rows, cols):
         hidden.loc[rows, cols] = True
@@ -154,6 +157,11 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
         if partner:
             other = rules.small_count(t[partner] - t[col])
             hide(other, [col, *derived_columns(spec, col, numeric)])
+            # a part already shown elsewhere (Table 1's count of the same people) hides
+            # nothing: the whole must go instead, or whole minus part gives the small rest
+            known = np.array([ledger.published(i) for i in ids[col]], dtype=bool) & other
+            if known.any() and partner in ids:
+                hide(known, [partner, *derived_columns(spec, partner, numeric)])
         forced = np.array([ledger.hidden_elsewhere(i) for i in ids[col]], dtype=bool)
         hide(forced, [col, *derived_columns(spec, col, numeric)])
     for col, base in spec.shares.items():
@@ -181,7 +189,14 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
         if not changed:
             break
     _hide_summaries(t, spec, hidden, counts, numeric)
+    known = {i for col in counts for i in ids[col] if ledger.published(i)}
     _record(t, spec, ledger, ids, counts, hidden, rules)
+    if spec.rows:       # tied to other tables by their people: let the attacker check the sums
+        own = {i for col in counts for i in ids[col] if i not in known}
+        for cid in repair_table(ledger, rules, own):
+            for col in counts:
+                at = np.array([i == cid for i in ids[col]], dtype=bool)
+                hide(at, [col, *derived_columns(spec, col, numeric)])
     dependents = {col: [col, *derived_columns(spec, col, numeric)] for col in counts}
     return primary & hidden, hidden & ~primary, ids, dependents
 
@@ -226,6 +241,37 @@ def _ids(t: pd.DataFrame, spec: RowSpec, col: str) -> list[str]:
     name, extra = (col, {}) if col not in spec.conditions else ("n", spec.conditions[col])
     return [cell_id(spec.population, name, {**{k: row[k] for k in spec.keys}, **extra})
             for _, row in t.iterrows()]
+
+
+def _same_people(t: pd.DataFrame, spec: RowSpec, ledger: Ledger, ids: dict) -> None:
+    """Counts marked with the people they count (``with_rows``) take the name of a count of
+    the same people shown before, and the ledger keeps their people, so that the reader's sums
+    over any tables of the report are the ledger's too. Ids that do not number as many as the
+    count are not used: the mark belongs to another version of the table."""
+    universe = None
+    for col, people in spec.rows.items():
+        if col not in ids:
+            continue
+        for pos, labels in enumerate(people):
+            value = pd.to_numeric(t[col].iloc[pos], errors="coerce")
+            if not labels or pd.isna(value) or len(labels) != value:
+                continue
+            universe = ledger.universe_of("people") if universe is None else universe
+            cid = ledger.same_rows(universe, labels) or _free_name(ledger, ids[col][pos], value,
+                                                                   universe, labels)
+            ledger.record_rows(cid, universe, labels)
+            ids[col][pos] = cid
+
+
+def _free_name(ledger: Ledger, cid, value, universe, labels):
+    """``cid``, or ``cid#k`` when ``cid`` names other people or a count of another value."""
+    name, k = cid, 1
+    while (name in ledger.rows and ledger.rows[name] != (universe, frozenset(labels))) or \
+            (name in ledger.cells and not np.isclose(ledger.cells[name]["value"], value)):
+        k += 1
+        parts = getattr(cid, "parts", None)
+        name = CellId(f"{cid}#{k}", *parts) if parts else f"{cid}#{k}"
+    return name
 
 
 def _lines(t: pd.DataFrame, keys: list, views: set):

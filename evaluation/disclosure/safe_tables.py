@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.constraints import name_list, validate_params
-from evaluation.estimates import COMPLEMENTS_ATTR, COUNT_COMPLEMENTS, COUNTS_ATTR
+from evaluation.estimates import COMPLEMENTS_ATTR, COUNT_COMPLEMENTS, COUNTS_ATTR, ROWS_ATTR
 from evaluation.errors import ParameterError
 from evaluation.disclosure.attacker import attack
 from evaluation.disclosure.linked import Ledger, cell_id
@@ -110,8 +110,10 @@ class Disclosure:
         [0.2, 0.4]
         """
         t = table.reset_index(drop=True).copy()
-        t.attrs = dict(table.attrs)
+        t.attrs = {k: v for k, v in table.attrs.items() if k != ROWS_ATTR}   # ids stay here
         spec = self._spec(t, n, counts, complements, keys, population, name)
+        spec.rows = {col: [marked.get(label) for label in table.index]
+                     for col, marked in (table.attrs.get(ROWS_ATTR) or {}).items()}
         absent = [c for c in ([spec.n] if spec.n else []) + spec.counts if c not in t.columns]
         if absent:
             raise ParameterError(f"Disclosure.show: count column(s) {absent} are not in the "
