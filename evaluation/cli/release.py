@@ -46,6 +46,10 @@ def verify_of_bundle(args) -> int:
         return 1
     print(f"{args.bundle}: verified (every file's SHA-256 matches its manifest; every output "
           f"approved as the rules in force ask).")
+    if not args.against:    # a bundle packed anew with its own manifest would pass as well
+        print("  This checks the bundle against itself only. To check it against the release "
+              "it came from (its record, outputs and decisions), run: ipeval verify "
+              f"{args.bundle} --against BATCH_OUTPUT")
     return 0
 
 
