@@ -24,18 +24,18 @@ def repair_table(ledger, rules, own: set, *, max_rounds: int = 30) -> list[str]:
     hidden: list[str] = []
     useless: set = set()
     exposed = _exposed(ledger, rules)
+    relations = ledger.log(rules)["relations"]     # hiding changes states, never relations
     for _ in range(max_rounds):
         if not exposed:
             break
-        candidates = [c for t in exposed for c in _near(ledger.log(rules)["relations"], ledger, t,
-                                                        own - useless)]
+        candidates = [c for t in exposed for c in _near(relations, ledger, t, own - useless)]
         chosen = None
         for candidate in dict.fromkeys(candidates):
             chosen = _try(ledger, rules, [candidate])
             # hidden alone it is worked out from the others (a line that adds up to a total
             # shown elsewhere): hidden with the next count of its line it may not be
-            for partner in ([] if chosen else _near(ledger.log(rules)["relations"], ledger,
-                                                    candidate, own - useless - {candidate})[:4]):
+            for partner in ([] if chosen else _near(relations, ledger, candidate,
+                                                    own - useless - {candidate})[:4]):
                 chosen = _try(ledger, rules, [candidate, partner])
                 if chosen:
                     break
