@@ -148,8 +148,8 @@ SCRIPT = r"""/* ipeval review: the release's outputs, their checks and the decis
       " decision(s) on an earlier version of this file do not count." : "";
     if (!o.decisions.length) return el("p", {text: "Decisions so far: none." + note});
     return el("div", {}, [table("Decisions so far (on this version)",
-      ["who", "role", "when", "action", "reason"],
-      o.decisions.map(d => [d.who, d.role, d.at, d.action, d.reason || ""])),
+      ["who", "account", "role", "when", "action", "reason"],
+      o.decisions.map(d => [d.who, d.os_user || "", d.role, d.at, d.action, d.reason || ""])),
       note ? el("p", {text: note.trim()}) : null]);
   }
   function allowed(o, actions) {

@@ -51,7 +51,8 @@ from urllib.parse import parse_qs, urlsplit
 from evaluation.disclosure.private_record import PRIVATE_DIR
 from evaluation.errors import InputFileError, IpevalError, ParameterError
 from evaluation.release.acro import write_acro_results
-from evaluation.release.decisions import ACTIONS, append_decision, output_states, read_decisions
+from evaluation.release.decisions import (ACTIONS, account, append_decision, output_states,
+                                         read_decisions)
 from evaluation.release.inventory import RELEASE_FILE, file_sha256, read_release
 from evaluation.release.review_page import SCRIPT, STYLE, page_html
 from evaluation.report.gate import INTERNAL_DIR
@@ -306,6 +307,8 @@ class ReviewServer:
             raise ParameterError("ipeval review needs the name of who reviews "
                                  "(--checker NAME or --researcher NAME).")
         self.out_dir, self.role = Path(out_dir), role
+        # The account that started the page is whom its decisions are recorded for.
+        self.account = account()
         load_release(self.out_dir)
         read_decisions(self.out_dir)          # a broken record stops the review before it starts
         self.token = secrets.token_urlsafe(32)
@@ -353,7 +356,8 @@ class ReviewServer:
             return 409, {"error": f"{output.get('file')} is gone or changed after `ipeval "
                                   f"release`; run it again before deciding."}
         entry = append_decision(self.out_dir, who=self.who, role=self.role, uid=uid,
-                                sha256=sha, action=action, reason=reason)
+                                sha256=sha, action=action, reason=reason,
+                                os_user=self.account)
         # ACRO's results.json of the batch carries the decisions as comments: a checker's own
         # tools (the SACRO viewer) see the same state as this page.
         write_acro_results(self.out_dir, self.release())

@@ -79,8 +79,9 @@ def sha_of(out: Path, uid: str) -> str:
 def decide(out: Path, uid: str, who: str, action: str = "approve", reason: str = "") -> dict:
     role = "researcher" if action == "exception" else "checker"
     reason = reason or ("" if action == "approve" else f"{action} by {who}")
+    # Each person under their own account, as on a platform where everyone logs in.
     return append_decision(out, who=who, role=role, uid=uid, sha256=sha_of(out, uid),
-                           action=action, reason=reason)
+                           action=action, reason=reason, os_user=f"{who}-account")
 
 
 def approve(out: Path, uid: str, *who: str) -> None:
@@ -378,7 +379,8 @@ def test_against_catches_forged_decisions(tmp_path):
     approve(out, "output_1", "kari")                 # one approval only: not bundled
     zip_path = write_bundle(out, tmp_path / "b.zip", now=NOW).path
     real = [d for d in read_decisions(out) if d["uid"] == "output_1"]
-    forged = forge(zip_path, out, "output_1", real + [dict(real[0], who="per", seq=99)],
+    second = dict(real[0], who="per", os_user="per-account", seq=99)
+    forged = forge(zip_path, out, "output_1", real + [second],
                    tmp_path / "forged.zip")
     assert verify_bundle(forged) == []               # consistent in itself ...
     problems = verify_bundle(forged, against=out)    # ... but not what was decided

@@ -33,11 +33,12 @@ def test_from_release_to_a_verified_bundle(released_batch, tmp_path, capsys):
     for who in ("kari", "per"):
         for output in approved:
             append_decision(out, who=who, role="checker", uid=output["uid"],
-                            sha256=output["sha256"], action="approve")
+                            sha256=output["sha256"], action="approve", os_user=who)
     append_decision(out, who="per", role="checker", uid=rejected["uid"],
-                    sha256=rejected["sha256"], action="reject", reason="names a small group")
+                    sha256=rejected["sha256"], action="reject", reason="names a small group",
+                    os_user="per")
     append_decision(out, who="kari", role="checker", uid=rejected["uid"],
-                    sha256=rejected["sha256"], action="approve")
+                    sha256=rejected["sha256"], action="approve", os_user="kari")
     bundle = tmp_path / "release.zip"
     assert main(["release", str(out), "--bundle", str(bundle)]) == 0
     with zipfile.ZipFile(bundle) as zf:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from evaluation.errors import InputFileError, ParameterError
-from evaluation.release.decisions import DECISIONS_FILE, read_decisions
+from evaluation.release.decisions import DECISIONS_FILE, HEAD_FILE, read_decisions
 from evaluation.release.review_page import TOKEN_META
 from evaluation.release.review_server import OUTPUT_CSP, PAGE_CSP, ReviewServer, serve
 
@@ -289,6 +289,38 @@ def test_a_broken_record_of_decisions_is_reported(kari, out):
     assert status == 409 and "chain" in json.loads(body)["error"]
     with pytest.raises(InputFileError, match="chain"):
         ReviewServer(out, who="per")
+
+
+def test_decisions_cut_from_the_end_are_reported(kari, out):
+    """A chain cut after its last approval is whole; the head kept beside it is not fooled."""
+    decide(kari, "output_0", "approve")
+    decide(kari, "output_0", "reject", "second thoughts: row 2 is thin")
+    text = (out / DECISIONS_FILE).read_text().splitlines()
+    (out / DECISIONS_FILE).write_text(text[0] + "\n")       # the rejection cut off
+    status, _, body = fetch(kari, "/api/release")
+    assert status == 409 and "removed" in json.loads(body)["error"]
+    with pytest.raises(InputFileError, match="number 2"):
+        read_decisions(out)
+    (out / DECISIONS_FILE).unlink()                           # and the whole file
+    with pytest.raises(InputFileError, match="holds 0 decision"):
+        read_decisions(out)
+    (out / HEAD_FILE).unlink()                                # both gone: nothing approved
+    assert read_decisions(out) == []
+
+
+def test_two_names_under_one_account_are_one_pair_of_eyes(kari, out):
+    with ReviewServer(out, who="per") as per:
+        assert per.account == kari.account
+        assert decide(kari, "output_0", "approve")[0] == 200
+        assert decide(per, "output_0", "approve")[0] == 200
+        state = json.loads(fetch(kari, "/api/release")[2])["outputs"][0]["state"]
+        assert state["word"] != "approved"
+        assert "same account" in state["why"] and state["why"].startswith("1 of 2 approvals")
+        per.account = "per"                                   # per's own login
+        assert decide(per, "output_0", "approve")[0] == 200
+        state = json.loads(fetch(kari, "/api/release")[2])["outputs"][0]["state"]
+        assert state["why"] == "approved by kari, per"
+    assert [e["os_user"] for e in read_decisions(out)][-1] == "per"
 
 
 def test_the_server_refuses_what_it_cannot_do_safely(tmp_path, out):

@@ -75,6 +75,8 @@ def test_two_checkers_and_a_researcher_review_a_release(tmp_path, context):
     kari = ReviewServer(out, who="kari").start()
     per = ReviewServer(out, who="per").start()
     anna = ReviewServer(out, who="anna", role="researcher").start()
+    # Each as if logged in under their own account (the tests run under one).
+    kari.account, per.account, anna.account = "kari", "per", "anna"
     try:
         seen = visit(context, kari.url)
         page = seen.page
