@@ -4,7 +4,9 @@ Every file of the batch folder a checker may be asked to let out is listed with 
 what it is (report, slides, notebook, table, results, page), the output check's outcome
 (``pass``; ``fail`` with the rules that found something; ``review`` for what needs a human
 look whatever the checker found: the batch's results tables and pages, and the runs that failed
-and so were not protected with the others), the protected tables it shows with the population
+and so were not protected with the others). The output checker reads every listed file of a
+run again here, whatever its run found: a table a notebook wrote beside its report was never
+seen by the run's gate, and "pass" must mean that these bytes were checked; the protected tables it shows with the population
 and the variables each rests on, and the run's parameters. No hidden value is written here:
 only names of tables, counts of cells and rule names. Files in a run's ``.private`` folder are
 never listed; those in ``internal/`` only as outputs that failed the check.
@@ -16,9 +18,13 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evaluation.disclosure.output_check import REPORT_NAME
+from evaluation.disclosure.excerpts import masked_excerpt
+from evaluation.disclosure.output_check import COLUMNS, REPORT_NAME, check_path
+from evaluation.disclosure.study_facts import facts_of_path
 from evaluation.errors import InputFileError
 from evaluation.report.gate import INTERNAL_DIR, INTERNAL_RULE
+from evaluation.report.record_checks import check_records
+from evaluation.report.records import read_records
 from evaluation.version import __version__
 
 __all__ = ["RELEASE_FILE", "SCHEMA", "build_release", "file_sha256", "read_release",
@@ -42,16 +48,21 @@ def file_sha256(path) -> str:
 
 
 def build_release(out_dir, runs, *, statuses: dict, rules: dict, protection: dict,
-                  batch: dict, approvals_required: int = 2) -> dict:
+                  batch: dict, approvals_required: int = 2, cwd=None) -> dict:
     """The release record of the batch folder ``out_dir``: its protected ``runs`` (run id →
     :class:`.batch_ledger.RunRecord`), the ``statuses`` of all its runs (run id → status),
-    the disclosure ``rules`` and what the batch's ``protection`` did."""
+    the disclosure ``rules`` and what the batch's ``protection`` did. ``cwd``: the folder the
+    runs' study paths are relative to (the batch's)."""
     out_dir = Path(out_dir)
     outputs = []
     for run_id, status in statuses.items():
         record = runs.get(run_id)
+        study = _study_path(status, cwd)
         for path, kind in _run_files(out_dir, status):
-            outputs.append(_output(out_dir, path, kind, status, record))
+            output = _output(out_dir, path, kind, status, record)
+            if not _in_internal(status):
+                _add_check(output, path, study, rules)
+            outputs.append(output)
     for name, kind in (("results.csv", "results"), ("results.duckdb", "results"),
                        ("index.html", "page"), ("comparison.html", "page")):
         if (out_dir / name).is_file():
@@ -92,9 +103,61 @@ def read_release(out_dir) -> dict:
     return release
 
 
+def _in_internal(status: dict) -> bool:
+    return status.get("status") == "findings" or bool(status.get("internal"))
+
+
+def _study_path(status: dict, cwd) -> str | None:
+    study = (status.get("parameters") or {}).get("study")
+    if not study:
+        return None
+    path = Path(study)
+    return str(path if path.is_absolute() or cwd is None else Path(cwd) / path)
+
+
+def _add_check(output: dict, path: Path, study: str | None, rules: dict) -> None:
+    """The output checker's findings in ``path`` added to ``output`` (a ``pass`` turns
+    ``fail``); a file changed while it was read fails as such."""
+    found = _findings_in(path, study, rules)
+    if file_sha256(path) != output["sha256"]:
+        found.append(("file", "unreadable", "the file changed while it was checked"))
+    if not found:
+        return
+    counts = output["check"]["counts"]
+    for _, rule, _ in found:
+        counts[rule] = counts.get(rule, 0) + 1
+    min_cell = int(rules.get("min_cell") or 5)
+    # Excerpts as the checker's own report writes them: never the small count itself.
+    output["findings"] += [{"where": f"{output['file']}: {where}", "rule": rule,
+                            "excerpt": masked_excerpt(rule, excerpt, min_cell)}
+                           for where, rule, excerpt in found]
+    output["check"]["findings"] = len(output["findings"])
+    output["status"] = "fail"
+    output["summary"] = _summary("fail", output["check"], output["tables"], 0)
+
+
+def _findings_in(path: Path, study: str | None, rules: dict) -> list[tuple]:
+    """``[(where, rule, excerpt)]`` of the output checker in one file (excerpts masked), with
+    the records of an executed notebook; without the study when it cannot be read."""
+    found: list[tuple] = []
+    try:
+        facts = facts_of_path(study)[1] if study else None
+    except Exception as exc:  # noqa: BLE001 — the check runs on, with what can be checked
+        facts = None
+        found.append(("study", "unreadable", f"the study could not be read "
+                      f"({type(exc).__name__}): identifiers and quotes were not checked"))
+    frame = check_path(path, study=study if facts is not None else None, rules=rules)
+    found += [(w, r, e) for _, w, r, e in frame[COLUMNS].itertuples(index=False)]
+    if path.suffix.lower() == ".ipynb" and not any(r == "unreadable" for _, r, _ in found):
+        _, more = check_records(read_records(path), min_cell=frame.attrs["min_cell"],
+                                facts=facts)
+        found += list(more)
+    return found
+
+
 def _run_files(out_dir: Path, status: dict):
     """The files of a run a checker could be asked about, with their kind."""
-    if status.get("status") == "findings" or status.get("internal"):
+    if _in_internal(status):
         folder = out_dir / status["folder"] / INTERNAL_DIR
         for path in sorted(folder.glob("*")) if folder.is_dir() else []:
             if path.is_file() and path.name != REPORT_NAME:
@@ -106,7 +169,7 @@ def _run_files(out_dir: Path, status: dict):
             if path.is_file():
                 yield path, "slides" if key == "slides" else _kind(path)
     folder = out_dir / status["folder"]
-    for path in sorted(folder.glob("*.csv")):
+    for path in sorted([*folder.glob("*.csv"), *folder.glob("*.xlsx")]):
         yield path, "table"
 
 

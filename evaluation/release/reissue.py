@@ -173,6 +173,9 @@ def _update_private(run, tables: dict, hide: dict) -> None:
     for cell in run.ledger["cells"]:
         if cell["id"] in hide and cell["state"] == "shown":
             cell["state"] = hide[cell["id"]]
+            # What the release hid is read from the runs as they are, not from an earlier
+            # release record: a run done again (--resume) starts without it.
+            cell["hidden_for_batch"] = True
     for entry in run.ledger.get("tables", []):
         new = tables.get(entry.get("serial"))
         if new is not None:

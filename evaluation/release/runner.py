@@ -67,7 +67,7 @@ def release_batch(out_dir, *, approvals_required: int = 2, out=print) -> Release
         for r, lid, state in cell["places"]:
             if before[(r, lid)] == "shown" and state != "shown":
                 hides.setdefault(r, {})[lid] = state
-    changes, withdrawn = [], []
+    withdrawn = []
     for r, hide in sorted(hides.items()):
         run = runs[r]
         try:
@@ -76,17 +76,23 @@ def release_batch(out_dir, *, approvals_required: int = 2, out=print) -> Release
             _withdraw(out_dir, run, str(exc))
             withdrawn.append(run.run_id)
             continue
-        changes += [{"run_id": run.run_id, "label": run.label, "cell": lid, "state": state,
-                     "tables": _tables_of(run, lid)} for lid, state in sorted(hide.items())]
         if done_run["figures"]:
             out(f"  {run.label}: figure(s) withheld: {', '.join(done_run['figures'])}")
+    changes = [{"run_id": run.run_id, "label": run.label, "cell": cell["id"],
+                "state": cell["state"], "tables": _tables_of(run, cell["id"])}
+               for run in runs if run.run_id not in withdrawn
+               for cell in run.ledger.get("cells", []) if cell.get("hidden_for_batch")]
     statuses = _statuses(out_dir, batch)
     _collect_again(out_dir, batch, cwd)
     protection = {"runs": len(runs), "cells": len(book.cells), "relations": len(book.relations),
-                  "exposed_before": done.exposed_before, "hidden_added": len(changes),
+                  "exposed_before": done.exposed_before,
+                  "hidden_added": sum(len(h) for r, h in hides.items()
+                                      if runs[r].run_id not in withdrawn),
+                  "hidden_for_batch": len(changes),
                   "exposed_after": done.exposed_after, "unresolved": len(done.unresolved),
                   "rounds": done.rounds, "seconds": done.seconds, "changes": changes,
-                  "not_protected": [{"run_id": r, "why": why} for r, why in missing],
+                  "not_protected": [{"run_id": r, "why": why} for r, why in missing]
+                                   + _not_ok(statuses),
                   "withdrawn": withdrawn,
                   # A run of the batch whose counts the ledger lacks may give the others'
                   # hidden counts away (or they its own): the batch is then not protected.
@@ -95,7 +101,7 @@ def release_batch(out_dir, *, approvals_required: int = 2, out=print) -> Release
     release = build_release(out_dir, {run.run_id: run for run in runs if run.run_id not in withdrawn},
                             statuses=statuses, rules=rules.as_dict(), protection=protection,
                             batch={k: batch.get(k) for k in ("title", "notebook", "batch")},
-                            approvals_required=approvals_required)
+                            approvals_required=approvals_required, cwd=cwd)
     if not protection["protected"]:
         for output in release["outputs"]:
             output["status"] = "fail"
@@ -120,8 +126,8 @@ def summary(outcome: ReleaseOutcome) -> str:
                                             "reports together.")]
     if not outcome.protected:
         lines[0] = (f"Release of {p['runs']} run(s): NOT PROTECTED. {p['unresolved']} count(s) "
-                    f"could not be protected, {len(p['not_protected'])} run(s) kept no trusted "
-                    f"record of their counts; every output is marked failed.")
+                    f"could not be protected, {len(p['not_protected'])} run(s) are not part of "
+                    f"the check; every output is marked failed.")
     for item in p["not_protected"]:
         lines.append(f"  not part of the release check: {item['run_id']} ({item['why']})")
     for run_id in p["withdrawn"]:
@@ -133,6 +139,14 @@ def summary(outcome: ReleaseOutcome) -> str:
     return "\n".join(lines)
 
 
+def _not_ok(statuses: dict) -> list[dict]:
+    """The runs that did not end ok: nothing of theirs was checked with the batch, and their
+    outputs (if any) fail in the release record."""
+    return [{"run_id": run_id, "why": f"the run ended {s.get('status')}: its outputs, if "
+                                      f"any, are not protected with the batch's and fail"}
+            for run_id, s in statuses.items() if s.get("status") != "ok"]
+
+
 def _tables_of(run, lid: str) -> list[str]:
     """The names of the run's tables that show the count ``lid``."""
     return [e["record"].get("name") for e in run.tables if e.get("cell_ids") is not None
@@ -140,17 +154,14 @@ def _tables_of(run, lid: str) -> list[str]:
 
 
 def _with_history(out_dir: Path, protection: dict) -> dict:
-    """An earlier release of the same folder hid cells that are still hidden: its changes are
-    kept, and what it found is kept in ``history``."""
+    """What an earlier release of the same folder found is kept in ``history`` (its changes
+    are not: those still in force are read from the runs)."""
     try:
         earlier = json.loads((out_dir / RELEASE_FILE).read_text(encoding="utf-8"))["protection"]
     except (OSError, ValueError, KeyError, TypeError):
         return protection
     past = {k: v for k, v in earlier.items() if k not in ("changes", "history")}
-    changes = list(earlier.get("changes", []))
-    changes += [c for c in protection["changes"] if c not in changes]
-    return {**protection, "changes": changes,
-            "history": list(earlier.get("history", [])) + [past]}
+    return {**protection, "history": list(earlier.get("history", [])) + [past]}
 
 
 def _batch_record(out_dir: Path) -> dict:

@@ -104,17 +104,35 @@ def test_the_release_record_lists_every_output_with_its_hash(released_batch):
     jsonschema.validate(acro, schema)
 
 
-def test_a_second_release_changes_no_report(released_batch, tmp_path):
+def test_a_second_release_changes_no_report_and_checks_every_file(released_batch, tmp_path):
+    """Released again, no report changes; a table a notebook wrote beside its report (which
+    the run's gate never read) is checked and fails, and only it."""
     _, after = released_batch
     copy = tmp_path / "again"
     shutil.copytree(after, copy, symlinks=True)
     hashes = {p: _sha(p) for p in copy.rglob("*.html") if "runs" in p.parts}
+    whole = next(s for s in _statuses(copy) if "institution=all" in s["label"])
+    stray = copy / whole["folder"] / "by_group.csv"
+    stray.write_text("group,n\nA,3\nB,41\n", encoding="utf-8")
+    record = json.loads((copy / "release.json").read_text(encoding="utf-8"))
+    first = record["protection"]["changes"]
+    # A change of a run done again since (--resume) is no longer in force: not listed again.
+    stale = {"run_id": whole["run_id"], "label": whole["label"], "cell": "c-gone",
+             "state": "secondary", "tables": ["Table 1"]}
+    record["protection"]["changes"] = first + [stale]
+    (copy / "release.json").write_text(json.dumps(record), encoding="utf-8")
     outcome = release_batch(copy, out=lambda *_: None)
-    assert outcome.exit_code == 0
+    assert outcome.exit_code == 1
     assert {p: _sha(p) for p in hashes} == hashes
+    failed = [o for o in outcome.release["outputs"] if o["status"] == "fail"]
+    assert [o["file"] for o in failed] == [f"{whole['folder']}/by_group.csv"]
+    assert failed[0]["check"]["counts"] == {"small_cell": 1}
+    assert failed[0]["findings"][0]["excerpt"] == "a count under 5"     # never the 3
     protection = outcome.release["protection"]
     assert protection["exposed_before"] == 0 and protection["history"]
-    assert protection["changes"]         # the first release's changes are kept
+    assert protection["hidden_added"] == 0
+    # What the first release hid, read from the runs: still in force, and nothing stale.
+    assert sorted(map(str, protection["changes"])) == sorted(map(str, first)) and first
 
 
 def test_a_run_whose_new_report_fails_the_check_is_withdrawn(released_batch, tmp_path,
