@@ -173,6 +173,10 @@ def _csv(checker: Checker, path: Path) -> None:
         if not sample.strip():
             return
         encoding = detect_encoding(sample)
+        if sample.lstrip()[:1] in (b"{", b"["):
+            text = path.read_bytes().decode(encoding, errors="replace")
+            if _json_in_csv(checker, text):
+                return
         lines = [ln for ln in sample.decode(encoding, errors="replace").splitlines()[:50]
                  if ln.strip()]
         sep = detect_delimiter(lines) if lines else ","
@@ -186,6 +190,27 @@ def _csv(checker: Checker, path: Path) -> None:
     except (OSError, ValueError, pd.errors.EmptyDataError) as exc:
         raise _Unreadable(f"cannot be read as a CSV table ({type(exc).__name__})") from None
     _frame(checker, df, "", marker=sidecar_of(path))
+
+
+def _json_in_csv(checker: Checker, text: str) -> bool:
+    """A ``.csv`` that holds JSON (records, columns or one row) is checked as the table it
+    describes and as text; False when it is not JSON (then it is read as CSV)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    try:
+        if isinstance(value, dict) and not any(isinstance(v, (dict, list))
+                                               for v in value.values()):
+            value = [value]
+        df = pd.DataFrame(value).astype(str)
+    except (ValueError, TypeError):      # not a table
+        df = pd.DataFrame()
+    if len(df.columns):
+        _frame(checker, df, "", marker=None)
+    else:
+        checker.check_text(text, "", locate=_line_locator(text))
+    return True
 
 
 def _xlsx(checker: Checker, path: Path) -> None:

@@ -433,6 +433,18 @@ def test_csv_that_is_not_one_table_is_read_as_text(tmp_path):
         [("line 4", "national_id")]
 
 
+@pytest.mark.parametrize("text", ['[{"group": "A", "n": 3}, {"group": "B", "n": 41}]',
+                                  '{"group": ["A", "B"], "n": [3, 41]}',
+                                  '{"A": 3, "B": 41}'])
+def test_json_saved_as_csv_is_checked_as_the_table_it_holds(tmp_path, text):
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    assert list(check_path(tmp_path / "t.csv")["rule"]) == ["small_cell"]
+    (tmp_path / "t.csv").write_text(text.replace("3", "30"), encoding="utf-8")
+    assert check_path(tmp_path / "t.csv").empty
+    (tmp_path / "t.csv").write_text(f'{{"note": "kontakt {WORKED}"}}', encoding="utf-8")
+    assert list(check_path(tmp_path / "t.csv")["rule"]) == ["national_id"]
+
+
 def test_invalid_check_digits_are_not_national_ids(tmp_path):
     notebook(tmp_path / "n.ipynb", [new_output(
         "stream", name="stdout", text="Saksnummer 31129956716 og 31129956725.")])
