@@ -145,6 +145,76 @@ def solve_component(members: list, rows: list[Row], table: dict, relations, *, i
     return out
 
 
+def in_gap(cell, interval, min_cell: int) -> bool:
+    """Whether a ``·`` cell's interval reaches into 1 … min_cell − 1, which it cannot hold."""
+    low, high = interval[:2]
+    return cell.kind == "secondary" and min_cell > 1 and low <= min_cell - 1 + TOLERANCE \
+        and high >= 1 - TOLERANCE
+
+
+def solve_with_gaps(members: list, rows: list[Row], table: dict, found: dict, *,
+                    min_cell: int, integer: bool) -> dict:
+    """``{id: (low, high, method)}`` of a component again, knowing what the rules say of a
+    ``·`` cell: it is not small (every count of 1 … min_cell − 1 is marked ``<``), so it is 0 or
+    at least min_cell. A reader who read the rules knows it; linear programs cannot say "or",
+    so each such cell gets a binary z: min_cell·z ≤ value ≤ M·z (scipy's ``milp``). Only
+    components where an interval reaches into the gap need it (elsewhere it binds nothing)."""
+    n = len(members)
+    gaps = [k for k, c in enumerate(members) if table[c].kind == "secondary"]
+    a_eq, b_eq, a_ub, b_ub = _matrices(members, rows)
+    lo = np.array([found[c][0] for c in members], dtype=float)
+    hi = np.array([found[c][1] for c in members], dtype=float)
+    # M: the cell's own upper bound, or, unbounded, ten times any number of the component.
+    # Not a huge constant: HiGHS calls x ≤ 1e7·z with x = 5 infeasible (tolerances).
+    shown = [abs(v) for b in (b_eq, b_ub) if b is not None for v in b]
+    shown += [v for v in hi if math.isfinite(v)]
+    big = np.where(np.isinf(hi), max(1e4, 10 * max(shown, default=0)), hi)
+    m = len(gaps)
+    link = np.zeros((2 * m, n + m))
+    for j, k in enumerate(gaps):
+        link[2 * j, k], link[2 * j, n + j] = 1.0, -float(min_cell)     # x − min_cell·z ≥ 0
+        link[2 * j + 1, k], link[2 * j + 1, n + j] = 1.0, -big[k]      # x − M·z ≤ 0
+    bounds = np.tile([0.0, np.inf], (2 * m, 1))
+    bounds[1::2] = [-np.inf, 0.0]
+    constraints = [LinearConstraint(link, bounds[:, 0], bounds[:, 1])]
+
+    def widen(a):
+        return None if a is None else np.hstack([a.toarray() if hasattr(a, "toarray") else a,
+                                                 np.zeros((a.shape[0], m))])
+    if a_eq is not None:
+        constraints.append(LinearConstraint(widen(a_eq), b_eq, b_eq))
+    if a_ub is not None:
+        constraints.append(LinearConstraint(widen(a_ub), -np.inf, b_ub))
+    integrality = np.concatenate([np.full(n, 1 if integer else 0), np.ones(m)])
+    box = Bounds(np.concatenate([lo, np.zeros(m)]), np.concatenate([hi, np.ones(m)]))
+    out = dict(found)
+    for k, c in enumerate(members):
+        if table[c].kind not in ("primary", "secondary"):
+            continue
+        ends = []
+        for sign in (1.0, -1.0):
+            objective = np.zeros(n + m)
+            objective[k] = sign
+            res = milp(objective, integrality=integrality, bounds=box, constraints=constraints)
+            if res.status == 2:
+                # the true table satisfies every constraint: infeasible is a numerical failure,
+                # and an attacker that failed must not pass for one that found nothing
+                raise RuntimeError(f"the attacker's integer program failed on {c}: "
+                                   f"{res.message}")
+            if res.status != 0:
+                ends.append(None)       # unbounded (a max of a cell with no upper bound)
+                continue
+            ends.append(sign * res.fun)
+        low = found[c][0] if ends[0] is None else max(found[c][0], ends[0])
+        high = found[c][1] if ends[1] is None else min(found[c][1], ends[1])
+        if integer:
+            low, high = math.ceil(low - TOLERANCE), (high if math.isinf(high)
+                                                     else math.floor(high + TOLERANCE))
+        if (low, high) != tuple(found[c][:2]):
+            out[c] = (low, high, "milp")
+    return out
+
+
 def rounded_in(found: dict) -> dict:
     """The intervals of whole-number cells."""
     out = {c: (math.ceil(a - TOLERANCE), b if math.isinf(b) else math.floor(b + TOLERANCE), m)

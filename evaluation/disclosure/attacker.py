@@ -4,8 +4,9 @@
 hidden and by which mark, and the linear relations the report's structure tells (a total is
 the sum of its parts, perhaps with a hidden remainder ≥ 0; the same count in two tables is one
 number; a share of an n bounds its count). The reader knows that counts are whole numbers ≥ 0,
-that a primary cell (``<5``) holds 1 … min_cell − 1 people, and that any other hidden cell
-(``·``, or a count no table shows) holds 0 or more. For every hidden cell :func:`attack` finds
+that a primary cell (``<5``) holds 1 … min_cell − 1 people, that a cell hidden to protect
+another (``·``) is not small, so it holds 0 or at least min_cell (the rules mark every small
+count ``<5``), and that a count no table shows holds 0 or more. For every hidden cell :func:`attack` finds
 the smallest and largest value it can take over all assignments consistent with that.
 
 **What it does not model.** How likely a value is (no distributions or priors: a value is
@@ -24,7 +25,9 @@ components; in each, linear algebra first (every cell the sums alone pin, and ev
 when one degree of freedom is left, as in a 2 × 2 block hidden in a table), then two linear
 programs per remaining cell (scipy's HiGHS; a vertex at a cell's bound settles that bound
 too), then, where the interval holds two or three whole numbers, a mixed-integer program
-(scipy's ``milp``), which can remove one more. This is :func:`.suppression.cell_bounds` (one
+(scipy's ``milp``), which can remove one more; and where a ``·`` cell's interval reaches into
+1 … min_cell − 1, a mixed-integer program over the component with the gap as a binary per
+``·`` cell. This is :func:`.suppression.cell_bounds` (one
 table's margins) generalised to any set of linked sums.
 
 Relations are dicts, as the report's disclosure log writes them:
@@ -51,7 +54,8 @@ import pandas as pd
 
 from evaluation.constraints import Interval, validate_params
 from evaluation.disclosure.attack_solver import (TOLERANCE, Row, components, describe_relation,
-                                                 solve_component, rounded_in, whole_values)
+                                                 in_gap, rounded_in, solve_component,
+                                                 solve_with_gaps, whole_values)
 COLUMNS = ["cell", "mark", "kind", "low", "high", "values", "exposed", "method"]
 
 
@@ -93,7 +97,11 @@ def attack(cells, relations, *, min_cell: int = 5, integer: bool = True,
     rows = [row for row in rows if row.terms]
     found: dict[str, tuple[float, float, str]] = {}
     for members, comp in components(rows):
-        found.update(solve_component(members, comp, table, relations, integer=integer))
+        part = solve_component(members, comp, table, relations, integer=integer)
+        if any(in_gap(table[c], part[c], min_cell) for c in members):
+            part = solve_with_gaps(members, comp, table, part, min_cell=min_cell,
+                                   integer=integer)
+        found.update(part)
     alone = {cid: (c.low, c.high, "bounds") for cid, c in table.items()
              if c.kind != "shown" and cid not in found}
     found.update(rounded_in(alone) if integer else alone)

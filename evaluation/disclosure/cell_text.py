@@ -35,7 +35,7 @@ _WITH_PERCENT = re.compile(r"^(?P<head>.+?)\s*\(\s*(?P<pct>[-−]?[\d.,]+)\s*%?\
 @dataclass(frozen=True)
 class Marks:
     """How one table writes a hidden value: the layer's primary mark (``<5``, a count of
-    1 … min_cell − 1) and secondary mark (``·``, any count), else the usual ones."""
+    1 … min_cell − 1) and secondary mark (``·``, 0 or at least min_cell), else the usual ones."""
 
     primary: frozenset = frozenset()
     secondary: frozenset = frozenset()
@@ -71,6 +71,9 @@ class Reading:
     share: float | None = None
     share_decimals: int = 0
     text: str = field(default="", compare=False)
+    # A value here is 0 or at least ``gap``: the layer's secondary mark in a table that says
+    # its min_cell (every count of 1 … min_cell − 1 is marked with the primary mark instead).
+    gap: float = 0.0
 
     @property
     def number(self) -> bool:
@@ -131,7 +134,7 @@ def read_cell(text, marks: Marks = DEFAULT_MARKS) -> Reading:
             # a hidden count is named by its mark alone: the percentage beside it is no mark
             return Reading(head.kind, head.value, head.decimals, False, head.mark, head.low,
                            head.high, pct[0] / 100, pct[1] + 2,
-                           text=head.text if head.hidden else s)
+                           text=head.text if head.hidden else s, gap=head.gap)
     return Reading("text", text=s)
 
 
@@ -141,7 +144,7 @@ def _mark(s: str, marks: Marks) -> Reading | None:
         return Reading("mark", mark="primary", low=1.0, high=top if top is not None else math.inf,
                        text=s)
     if s in marks.secondary:
-        return Reading("mark", mark="secondary", text=s)
+        return Reading("mark", mark="secondary", text=s, gap=float(marks.min_cell or 0))
     bound = _bound(s)
     if bound is not None:
         return Reading("mark", mark="primary", low=1.0, high=bound, text=s)

@@ -2,7 +2,8 @@
 
 A *relation* says a total is the sum of its parts (``total = Σ parts``, or ``≥`` with a hidden
 remainder). Cells are shown numbers or hidden ones with the bounds their mark allows (``<5``:
-1 … 4; ``·`` or any other mark: 0 … ∞). :func:`pinned` gives, for every hidden cell in a
+1 … 4; the layer's ``·`` in a table that says its min_cell: 0 or 5 … ∞; any other mark:
+0 … ∞). :func:`pinned` gives, for every hidden cell in a
 relation, the smallest and largest value it can take over all relations together — two linear programs
 per cell (scipy's HiGHS), component by component — and :func:`worked_out` those left with one
 whole value above zero. This is the attacker of ``suppression.audit`` generalised from one
@@ -23,7 +24,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 TOLERANCE = 1e-6
 # Hidden cells linked into one system beyond which only single relations are solved: two
@@ -157,6 +158,50 @@ def _bounds(cells: dict, members: list, rels: list[Relation]) -> dict:
             return {}              # no values fit every relation: one was read wrong
         hi = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         out[c] = (lo.fun, -hi.fun if hi.status == 0 else math.inf)
+    if any(_reaches_gap(cells[c], out[c]) for c in members):
+        out = _bounds_with_gaps(cells, members, a_eq, b_eq, bounds, out)
+    return out
+
+
+def _reaches_gap(cell, interval) -> bool:
+    return cell.gap > 1 and interval[0] <= cell.gap - 1 + TOLERANCE \
+        and interval[1] >= 1 - TOLERANCE
+
+
+def _bounds_with_gaps(cells, members, a_eq, b_eq, bounds, found) -> dict:
+    """The bounds again, knowing a gap cell is 0 or ≥ gap: linear programs cannot say "or", so
+    each gets a binary z with gap·z ≤ x ≤ M·z, and counts are whole (scipy's ``milp``)."""
+    gaps = [k for k, c in enumerate(members) if cells[c].gap > 1]
+    width, m = len(a_eq[0]), len(gaps)
+    upper = [math.inf if b[1] is None else b[1] for b in bounds]
+    # M for an unbounded cell: ten times any number here (HiGHS fails on x ≤ 1e7·z, x = 5)
+    shown = [abs(v) for v in b_eq] + [v for v in upper if math.isfinite(v)] \
+        + [v[1] for v in found.values() if math.isfinite(v[1])]
+    link = np.zeros((2 * m, width + m))
+    for j, k in enumerate(gaps):
+        top = found[members[k]][1]
+        big = top if math.isfinite(top) else max(1e4, 10 * max(shown, default=0))
+        link[2 * j, k], link[2 * j, width + j] = 1.0, -cells[members[k]].gap
+        link[2 * j + 1, k], link[2 * j + 1, width + j] = 1.0, -big
+    low_link = np.tile([0.0, -np.inf], m)
+    high_link = np.tile([np.inf, 0.0], m)
+    equal = np.hstack([np.asarray(a_eq), np.zeros((len(a_eq), m))])
+    constraints = [LinearConstraint(link, low_link, high_link),
+                   LinearConstraint(equal, b_eq, b_eq)]
+    box = Bounds([b[0] for b in bounds] + [0] * m, upper + [1] * m)
+    out = dict(found)
+    for k, c in enumerate(members):
+        ends = []
+        for sign in (1.0, -1.0):
+            objective = np.zeros(width + m)
+            objective[k] = sign
+            res = milp(objective, integrality=np.ones(width + m), bounds=box,
+                       constraints=constraints)
+            if res.status == 2:
+                return found           # no whole values fit: keep what the LP said
+            ends.append(sign * res.fun if res.status == 0 else None)
+        out[c] = (found[c][0] if ends[0] is None else max(found[c][0], ends[0]),
+                  found[c][1] if ends[1] is None else min(found[c][1], ends[1]))
     return out
 
 

@@ -9,9 +9,12 @@ are R and Java); the audit uses scipy's ``linprog``.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from scipy.optimize import linprog
+
+from evaluation.disclosure.attack_solver import Row, in_gap, solve_with_gaps
 
 
 def secondary_suppression(counts: np.ndarray, primary: np.ndarray, *, published=None,
@@ -152,4 +155,17 @@ def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,
         lo = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
         hi = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
         out.append((lo.fun, -hi.fun))
-    return out
+    if not min_cell:
+        return out
+    # The reader also knows that a hidden cell not marked <min_cell is not small (0 or at least
+    # min_cell): the report's attacker uses it, so the audit does too.
+    kinds = {cell: SimpleNamespace(kind="known" if known[cell] else
+                                   "primary" if box[k][0] == 1 else "secondary")
+             for cell, k in index.items()}
+    found = {cell: (*out[k], "lp") for cell, k in index.items()}
+    if not any(in_gap(kinds[c], found[c], min_cell) for c in cells):
+        return out
+    rows = [Row(j, {cell: 1.0 for cell, k in index.items() if a[k]}, -float(b), True)
+            for j, (a, b) in enumerate(zip(a_eq, b_eq))]
+    found = solve_with_gaps(cells, rows, kinds, found, min_cell=min_cell, integer=True)
+    return [tuple(found[cell][:2]) for cell in cells]

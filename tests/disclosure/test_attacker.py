@@ -339,8 +339,22 @@ def test_a_synthetic_report_of_3000_cells_is_attacked_component_by_component():
         cells += c
         relations += r
         truth.update(_truth(counts, prefix=f"t{t}."))
-    result = attack_with_truth(cells, relations, truth)
-    assert len(result) == 600 and not result["exposed"].any()
+    result = attack_with_truth(cells, relations, truth).set_index("cell")
+    assert len(result) == 600
+    # By hand: one degree of freedom t = r0c0 per block; a <5 holds 1 … 4, a · 0 or ≥ 5.
+    pinned = 0
+    for t in range(150):
+        counts = np.array([[truth[f"t{t}.r{i}c{j}"] for j in range(2)] for i in range(2)])
+        s0, s1, k0 = counts[0].sum(), counts[1].sum(), counts[:, 0].sum()
+        fits = [v for v in range(200) if 1 <= v <= 4
+                and all(x == 0 or x >= 5 for x in (s0 - v, k0 - v, s1 - k0 + v))
+                and min(s0 - v, k0 - v, s1 - k0 + v) >= 0]
+        assert fits and counts[0, 0] in fits
+        got = result.loc[f"t{t}.r0c0"]
+        assert (got["low"], got["high"]) == (min(fits), max(fits))
+        assert got["exposed"] == (len(fits) == 1)
+        pinned += len(fits) == 1
+    assert pinned      # protectors of 5 to 39 around a <5 do not always protect it
 
 
 # --------------------------------------------------------------------------- properties
@@ -397,18 +411,59 @@ def test_true_values_lie_inside_and_a_lone_hidden_cell_is_exposed(table):
 
 
 @settings(max_examples=40, deadline=None)
+@given(st.integers(2, 3), st.integers(2, 3), st.data())
+def test_the_attacker_finds_exactly_what_trying_every_table_finds(n_rows, n_cols, data):
+    """Every table of whole numbers with the shown cells and margins, <5 cells of 1 … 4 and
+    · cells of 0 or ≥ 5, tried one by one: the attacker's intervals are theirs."""
+    counts = np.array(data.draw(st.lists(st.integers(0, 9), min_size=n_rows * n_cols,
+                                         max_size=n_rows * n_cols))).reshape(n_rows, n_cols)
+    flat = data.draw(st.lists(st.booleans(), min_size=n_rows * n_cols,
+                              max_size=n_rows * n_cols))
+    mask = np.array(flat).reshape(n_rows, n_cols)
+    if not 1 <= mask.sum() <= 4:
+        return
+    cells, relations = _grid(counts, mask)
+    result = attack_with_truth(cells, relations, _truth(counts)).set_index("cell")
+    hidden = list(zip(*np.nonzero(mask)))
+    grids = np.meshgrid(*[np.arange(0, 28)] * len(hidden), indexing="ij")
+    values = {cell: g.ravel() for cell, g in zip(hidden, grids)}
+    ok = np.ones(grids[0].size, dtype=bool)
+    for cell, v in values.items():
+        small = 1 <= counts[cell] <= 4
+        ok &= ((v >= 1) & (v <= 4)) if small else ((v == 0) | (v >= 5))
+    for axis in (0, 1):
+        for line in range(counts.shape[axis]):
+            on = [c for c in hidden if c[axis] == line]
+            if on:
+                total = sum(values[c] for c in on)
+                ok &= total == sum(counts[c] for c in on)
+    for cell in hidden:
+        fits = values[cell][ok]
+        got = result.loc[f"r{cell[0]}c{cell[1]}"]
+        assert (got["low"], got["high"]) == (fits.min(), fits.max()), cell
+
+
+@settings(max_examples=40, deadline=None)
 @given(tables())
 def test_the_attacker_agrees_with_the_single_table_audit(table):
     counts, mask = table
     if not mask.any():
         return
     cells, relations = _grid(counts, mask)
-    for c in cells:                 # cell_bounds knows no marks: every hidden cell is ≥ 0
-        c["mark"] = "·" if c["mark"] else None
+    marked = attack(cells, relations).set_index("cell")
+    for c in cells:                 # without min_cell cell_bounds knows no marks: cells ≥ 0
+        c["mark"] = None
     result = attack(cells, relations, integer=False).set_index("cell")
     expected = cell_bounds(counts, mask)
-    got = [tuple(result.loc[f"r{i}c{j}", ["low", "high"]]) for i, j in zip(*np.nonzero(mask))]
+    hidden = list(zip(*np.nonzero(mask)))
+    got = [tuple(result.loc[f"r{i}c{j}", ["low", "high"]]) for i, j in hidden]
     assert np.allclose(got, expected, atol=1e-6)
+    # With min_cell both know a <5 is 1 … 4 and a · is 0 or ≥ 5: the audit's intervals hold
+    # the truth and the attacker's (whole numbers, more programs) lie inside them.
+    for (i, j), (low, high) in zip(hidden, cell_bounds(counts, mask, min_cell=5)):
+        assert low - 1e-6 <= counts[i, j] <= high + 1e-6
+        a, b = marked.loc[f"r{i}c{j}", ["low", "high"]]
+        assert low - 1e-6 <= a and b <= high + 1e-6
 
 
 @settings(max_examples=40, deadline=None)
