@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.ipeval-installed
 LAB_STAMP := $(VENV)/.ipeval-lab-installed
 DEMO_FLAGS ?=
 
-.PHONY: setup test demo lab synth clean browser
+.PHONY: setup test demo lab synth clean debs
 
 setup: $(STAMP)
 
@@ -19,11 +19,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: setup browser
+test: setup debs
 	$(BIN)/python -m pytest
 
 # The default batch: the headline notebook by institution and outcome on the shipped study.
-demo: setup
+demo: setup debs
 	$(BIN)/ipeval batch notebooks/default_batch.yaml $(DEMO_FLAGS)
 	@echo "Open reports/batch/index.html in a browser (every run, its report and the comparison)."
 
@@ -43,9 +43,13 @@ lab: $(LAB_STAMP)
 synth: setup
 	$(BIN)/ipeval synth data_synthetic --seed 2026
 
-# Browser tests use Debian's Chromium (Playwright drives it; it downloads no browser of its own).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+# Debian's packages: Chromium prints reports as PDF and runs the browser tests (Playwright drives
+# it; it downloads no browser of its own), pandoc writes Word, poppler's pdftoppm reads PDF pages.
+DEBS := chromium pandoc poppler-utils
+debs:
+	@command -v chromium >/dev/null 2>&1 && command -v pandoc >/dev/null 2>&1 \
+	  && command -v pdftoppm >/dev/null 2>&1 \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBS); }
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

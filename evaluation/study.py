@@ -13,6 +13,7 @@ import pandas as pd
 from evaluation.errors import ParameterError
 from evaluation.estimates import with_counts
 from evaluation.instruments import load_instrument
+from evaluation.language.labels import label_in
 from evaluation.intake.sources import check_identifier_columns, load_source
 from evaluation.intake.manifest import Manifest, load_manifest
 from evaluation.intake.pseudonyms import Pseudonymiser, load_pseudonym_key
@@ -162,6 +163,27 @@ class Study:
             self._cache["__identifiers_checked__"] = True
         return {"table": loaded.table, "quarantine": loaded.quarantine,
                 "rows_read": loaded.rows_read}
+
+    def labels(self) -> dict:
+        """``{variable: {language: label}}``: the manifest's labels over those of the scores in
+        the instruments the sources name (the label of a score is that of its column)."""
+        out = {}
+        for source in self.source_names:
+            for instrument in self.instruments(source):
+                for score in instrument.scores.values():
+                    if score.labels:
+                        out.setdefault(score.column, score.labels)
+        return {**out, **self.manifest.labels}
+
+    def label(self, variable: str, code: str | None = None) -> str:
+        """The label of ``variable`` in language ``code`` (default: the manifest's), or the
+        variable's name when it has none.
+
+        >>> s = Study.load("data_synthetic")
+        >>> s.label("daily_chaos", "nb"), s.label("sex", "en"), s.label("no_such_column")
+        ('Kaos i hverdagen', 'Sex', 'no_such_column')
+        """
+        return label_in(self.labels().get(variable), code or self.manifest.language, variable)
 
     def instruments(self, source: str) -> list:
         """The instrument definitions a source names (a study's own ``instruments/`` first)."""

@@ -29,6 +29,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "evaluation"
 
 LAYERS = [
     {"errors", "version", "constraints", "estimates"},
+    {"language"},
     {"instruments"},
     {"intake"},
     {"synthetic"},

@@ -15,6 +15,7 @@ import yaml
 
 from evaluation.errors import ManifestError
 from evaluation.constraints import check_keys
+from evaluation.language.labels import parse_label
 
 CERTAINTIES = {"confirmed", "secondary", "unverified", "project"}
 ITEM_TYPES = {"number", "integer", "binary", "category", "text", "date", "checkbox"}
@@ -23,13 +24,13 @@ OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operat
              "==": operator.eq, "!=": operator.ne}
 TOP_KEYS = {"name", "title", "reference", "licence", "description", "includes", "items",
             "response", "reverse", "scores", "cutoffs", "reliable_change", "levels", "notes",
-            "total_only"}
+            "total_only", "labels"}
 TOTAL_ONLY_KEYS = {"score", "source", "certainty", "note", "description"}
 ITEM_KEYS = {"label", "type", "min", "max", "decimals", "categories", "options", "required",
              "asked_if", "source", "certainty", "description"}
 SCORE_KEYS = {"items", "method", "min_items", "prorate", "range", "higher_is_better", "column",
               "rescale", "importance", "weights", "rho", "operator", "value", "source",
-              "certainty", "description"}
+              "certainty", "description", "labels"}
 CUTOFF_KEYS = {"score", "value", "operator", "flag", "apply", "applies_to", "source",
                "certainty", "note", "description"}
 
@@ -75,6 +76,7 @@ class Score:
     value: float | None = None
     source: str = ""
     certainty: str = ""
+    labels: dict = field(default_factory=dict)   # {language: label} of the score
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class Instrument:
     licence: str = ""
     path: Path | None = None
     includes: tuple = ()        # names of the definitions included, recursively
+    labels: dict = field(default_factory=dict)   # {language: title} of the instrument
 
     def carries(self, name: str) -> bool:
         """True if this is instrument ``name`` or includes it."""
@@ -182,7 +185,9 @@ def parse_instrument(raw: dict, path: Path, included: dict | None = None) -> Ins
                       levels=levels,
                       reverse=tuple(reverse), reference=str(raw.get("reference") or ""),
                       licence=str(raw.get("licence") or ""), path=path,
-                      includes=tuple(dict.fromkeys(includes)))
+                      includes=tuple(dict.fromkeys(includes)),
+                      labels=parse_label(raw["labels"], f"{where}, labels")
+                      if raw.get("labels") is not None else {})
 
 
 def read_definition(path: Path) -> dict:
@@ -262,7 +267,9 @@ def _score(instrument: str, name: str, spec: dict, items: dict, where: str) -> S
                  importance=tuple(spec.get("importance") or ()),
                  weights=tuple(spec.get("weights") or ()), rho=float(spec.get("rho", 0.3)),
                  operator=spec.get("operator", "=="), value=spec.get("value"),
-                 source=str(spec.get("source") or ""), certainty=str(spec.get("certainty") or ""))
+                 source=str(spec.get("source") or ""), certainty=str(spec.get("certainty") or ""),
+                 labels=parse_label(spec["labels"], f"{where}, score {name!r}, labels")
+                 if spec.get("labels") is not None else {})
 
 
 def _cutoff(instrument: str, name: str, spec: dict, scores: dict, where: str) -> Cutoff:

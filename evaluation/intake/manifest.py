@@ -12,10 +12,13 @@ import yaml
 
 from evaluation.constraints import StrictYAMLLoader, check_keys
 from evaluation.errors import ManifestError
+from evaluation.language.catalogue import LANGUAGES, SOURCE
+from evaluation.language.labels import parse_label
 
 TOP_LEVEL_KEYS = {
     "name", "description", "id_column", "institution_column", "pseudonymise",
     "pseudonym_key_file", "sources", "exposure", "outcomes", "covariates", "disclosure",
+    "language", "labels",
 }
 SOURCE_KEYS = {"file", "instrument", "kind", "columns", "unique", "dates", "read", "description"}
 READ_KEYS = {"sep", "encoding", "decimal", "sheet"}
@@ -76,6 +79,8 @@ class Manifest:
     covariates: tuple[str, ...] = ()
     disclosure: dict = field(default_factory=dict)
     description: str = ""
+    language: str = SOURCE            # the reports' language (a run's parameter overrides it)
+    labels: dict = field(default_factory=dict)    # variable -> {language: label}
 
     @property
     def root(self) -> Path:
@@ -119,8 +124,28 @@ def load_manifest(path) -> Manifest:
         outcomes=_parse_outcomes(raw.get("outcomes") or {}, sources, path),
         covariates=tuple(_string_list(raw.get("covariates", []), "covariates", path)),
         disclosure=_parse_disclosure(raw.get("disclosure") or {}, path),
+        language=_parse_language(raw.get("language"), path),
+        labels=_parse_labels(raw.get("labels") or {}, path),
     )
     return manifest
+
+
+def _parse_language(value, path: Path) -> str:
+    if value is None:
+        return SOURCE
+    if not isinstance(value, str) or value.strip().lower() not in LANGUAGES:
+        raise ManifestError(f"{path}: `language` is {value!r}; expected one of "
+                            f"{', '.join(sorted(LANGUAGES))} (nb bokmål, nn nynorsk, en English).")
+    return value.strip().lower()
+
+
+def _parse_labels(raw, path: Path) -> dict:
+    """``labels:`` maps a variable to its label, one text or one per language
+    (``{nb: Kjønn, en: Sex}``)."""
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: `labels` must map variable names to labels, such as "
+                            f"`labels: {{sex: {{nb: Kjønn, en: Sex}}}}`.")
+    return {str(name): parse_label(label, f"{path}: labels.{name}") for name, label in raw.items()}
 
 
 def _string_list(value, key: str, path: Path) -> list[str]:

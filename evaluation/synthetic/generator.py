@@ -256,6 +256,23 @@ def _synthetic_key(seed: int) -> str:
     return hashlib.sha256(f"ipeval-synthetic-pseudonym-key-{seed}".encode()).hexdigest()
 
 
+# The study's variables as reports name them (scores are labelled in their instruments).
+LABELS = {
+    "has_ip": {"nb": "Har IP", "nn": "Har IP", "en": "Has an IP"},
+    "goal_retention": {"nb": "Holder fast ved egne mål", "nn": "Held fast ved eigne mål",
+                       "en": "Goal retention"},
+    "age": {"nb": "Alder", "nn": "Alder", "en": "Age"},
+    "sex": {"nb": "Kjønn", "nn": "Kjønn", "en": "Sex"},
+    "severity": {"nb": "Alvorlighetsgrad", "nn": "Alvorsgrad", "en": "Severity"},
+    "rop_group": {"nb": "ROP-gruppe", "nn": "ROP-gruppe", "en": "ROP group"},
+    "months_in_service": {"nb": "Måneder i tjenesten", "nn": "Månader i tenesta",
+                          "en": "Months in service"},
+    "municipality_size": {"nb": "Kommunestørrelse", "nn": "Kommunestorleik",
+                          "en": "Municipality size"},
+    "institution": {"nb": "Institusjon", "nn": "Institusjon", "en": "Institution"},
+}
+
+
 def manifest_text(cfg: SyntheticConfig) -> str:
     import yaml
     sources = {}
@@ -280,6 +297,7 @@ def manifest_text(cfg: SyntheticConfig) -> str:
         "covariates": ["age", "sex", "severity", "rop_group", "months_in_service",
                        "municipality_size"],
         "disclosure": {"min_cell": 5, "min_residual_dof": 10},
+        "labels": LABELS,
     }
     header = ("# Study manifest of a synthetic study written by `ipeval synth` "
               f"(seed {cfg.seed}, {cfg.persons} persons, {cfg.institutions} institutions).\n"
