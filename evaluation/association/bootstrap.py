@@ -11,7 +11,7 @@ import pandas as pd
 
 from evaluation.constraints import Interval, validate_params
 from evaluation.errors import ParameterError
-from evaluation.estimates import as_estimate_table
+from evaluation.estimates import ROWS_ATTR, as_estimate_table, with_rows
 from evaluation.association.analysis import adjustment_set
 from evaluation.association.frame import analysis_frame
 from evaluation.association.result_table import percentile_limits
@@ -71,4 +71,37 @@ def with_bootstrap(estimates: pd.DataFrame, study, outcomes, *, n_boot: int, see
         row["note"] = f"percentile CI from {len(draws)} of {n_boot} resamples"
         row["outcome"] = name
         rows.append(row)
-    return as_estimate_table(pd.concat([estimates, *rows], ignore_index=True))
+    out = as_estimate_table(pd.concat([estimates, *rows], ignore_index=True))
+    return _marks_kept(estimates, out)
+
+
+def _marks_kept(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """The people marks of ``before`` (``with_rows``) on ``after``: concat drops attrs that
+    differ, and unmarked, the n of a bootstrap row would not be known as the same people as
+    the n of its outcome's other rows. A new row takes the marks of the first row of its
+    outcome with the same n."""
+    marked = before.attrs.get(ROWS_ATTR) or {}
+    old = before.reset_index(drop=True)
+    labels = list(before.index)
+    for column, people in marked.items():
+        rows = {pos: people[label] for pos, label in enumerate(labels) if label in people}
+        for k in range(len(old), len(after)):
+            same = [pos for pos in rows if old.at[pos, "outcome"] == after.at[k, "outcome"]
+                    and old.at[pos, column] == after.at[k, column]]
+            if same:
+                rows[k] = rows[same[0]]
+        after = with_rows(after, column, rows)
+    return after
+    old = before.reset_index(drop=True)
+    labels = list(before.index)
+    for column, people in marked.items():
+        for k in range(len(old), len(after)):
+            same = old.index[(old["outcome"] == after.at[k, "outcome"])
+                             & (old[column] == after.at[k, column])]
+            if len(same) and labels[same[0]] in people:
+                after = with_rows(after, column, {**(after.attrs.get(ROWS_ATTR) or {}).get(
+                    column, {}), k: people[labels[same[0]]]})
+        if column not in (after.attrs.get(ROWS_ATTR) or {}):
+            after = with_rows(after, column, {pos: people[label] for pos, label
+                                              in enumerate(labels) if label in people})
+    return after

@@ -82,6 +82,19 @@ def test_with_bootstrap_returns_an_estimate_table(small_loaded):
     assert "AIPW (bootstrap)" in set(table["method"])
 
 
+def test_a_bootstrap_row_is_marked_with_the_people_of_its_outcome(small_loaded):
+    """Its n are the same people as the other rows' n: marked alike, the disclosure layer knows
+    them as one count (unmarked, the marks of every row were lost in the concat)."""
+    estimates, _ = evaluate(small_loaded, ["daily_chaos"], methods=("crude", "aipw"))
+    table = with_bootstrap(estimates, small_loaded, ["daily_chaos"], n_boot=5, seed=1,
+                           estimand="ATE", covariates=None)
+    marks = table.attrs["rows"]
+    boot = int(table.index[table["method"] == "AIPW (bootstrap)"][0])
+    first = int(table.index[0])
+    assert marks["n"][boot] == marks["n"][first] and len(marks["n"][boot]) == table.at[boot, "n"]
+    assert marks["n_exposed"][boot] == marks["n_exposed"][first]
+
+
 @pytest.mark.parametrize("kwargs", [dict(estimate=3.9, ci_low=1.8, ci_high=8.7, scale="RR"),
                                     dict(estimate=0.86, ci_low=0.75, ci_high=0.99, scale="OR"),
                                     dict(estimate=0.56, ci_low=0.46, ci_high=0.69, scale="HR"),
