@@ -73,7 +73,9 @@ def mentions_by_ip(study, segments: pd.DataFrame, *, rule: str = "majority",
     people = study.person_table()[[ids, exposure]].rename(columns={ids: "participant"})
     own = segments[segments["role"] == role] if "role" in segments.columns else segments
     table = mentions_by_group(own, by=exposure, people=people, rule=rule)
-    table["IP"] = table[exposure].map(IP_LABELS)
+    # In the exposure's place, so that it stays a key of the rows (the disclosure layer and a
+    # reader both take the columns before the counts for the row's group).
+    table.insert(table.columns.get_loc(exposure), "IP", table[exposure].map(IP_LABELS))
     return table.drop(columns=[exposure])
 
 

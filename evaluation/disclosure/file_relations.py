@@ -137,7 +137,14 @@ def _one_key_rows(q: ReadTable) -> dict[str, int]:
     varying = q.varying_labels() or q.labels[:1]
     if len(varying) != 1:
         return {}
-    return {_norm(row[varying[0]].text): i for i, row in enumerate(q.cells) if row[varying[0]].text}
+    rows: dict[str, int] = {}
+    for i, row in enumerate(q.cells):
+        label = _norm(row[varying[0]].text)
+        if label and label in rows:     # one label on two rows: the rows have another key too
+            return {}
+        if label:
+            rows[label] = i
+    return rows
 
 
 def _totals_elsewhere(p: ReadTable, q: ReadTable) -> list[Relation]:

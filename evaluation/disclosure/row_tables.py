@@ -191,12 +191,13 @@ def protect_rows(t: pd.DataFrame, spec: RowSpec, rules, ledger: Ledger):
     _hide_summaries(t, spec, hidden, counts, numeric)
     known = {i for col in counts for i in ids[col] if ledger.published(i)}
     _record(t, spec, ledger, ids, counts, hidden, rules)
-    if spec.rows:       # tied to other tables by their people: let the attacker check the sums
-        own = {i for col in counts for i in ids[col] if i not in known}
-        for cid in repair_table(ledger, rules, own):
-            for col in counts:
-                at = np.array([i == cid for i in ids[col]], dtype=bool)
-                hide(at, [col, *derived_columns(spec, col, numeric)])
+    # Every table, marked with its people or not: its counts add up with other tables' (a
+    # hidden part of a total another table gives), so the report's attacker checks the sums.
+    own = {i for col in counts for i in ids[col] if i not in known}
+    for cid in repair_table(ledger, rules, own):
+        for col in counts:
+            at = np.array([i == cid for i in ids[col]], dtype=bool)
+            hide(at, [col, *derived_columns(spec, col, numeric)])
     dependents = {col: [col, *derived_columns(spec, col, numeric)] for col in counts}
     return primary & hidden, hidden & ~primary, ids, dependents
 

@@ -12,7 +12,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from evaluation.disclosure.attack_solver import Row, in_gap, solve_with_gaps
 
@@ -93,7 +93,9 @@ def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
     than two whole numbers is exposed (counts are whole: [3.5, 4.2] is 4), as is, without
     ``min_cell``, one narrower than ``tolerance``. ``known`` cells (inside ``mask``) are hidden in this table
     but known to the reader from elsewhere: they count as unknowns for the linear programs and
-    are never reported.
+    are never reported. With ``min_cell``, the reader also knows a ``·`` cell is 0 or at least
+    min_cell, and a cell the linear programs leave open may still be pinned by that
+    (:func:`gap_pinned`).
     """
     counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
     mask = np.atleast_2d(np.asarray(mask, dtype=bool))
@@ -101,53 +103,60 @@ def audit(counts: np.ndarray, mask: np.ndarray, *, tolerance: float = 0.5,
     cells = list(zip(*np.nonzero(mask)))
     if not cells:
         return []
-    bounds = cell_bounds(counts, mask, known=known, min_cell=min_cell)
-    return [cell for cell, (lo, hi) in zip(cells, bounds) if not known[cell]
-            and (hi - lo < tolerance
-                 or (math.isfinite(hi) and math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1))]
+    bounds = cell_bounds(counts, mask, known=known, min_cell=min_cell, gaps=False)
+    exposed = [cell for cell, (lo, hi) in zip(cells, bounds) if not known[cell]
+               and (hi - lo < tolerance
+                    or (math.isfinite(hi) and math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1))]
+    if min_cell and not exposed:
+        exposed = [c for c in gap_pinned(counts, mask, known, min_cell, bounds) if not known[c]]
+    return exposed
 
 
-def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,
-                min_cell: int | None = None) -> list[tuple[float, float]]:
-    """(min, max) of each suppressed cell (in ``np.nonzero(mask)`` order) over every table with
-    the same row totals, column totals and shown cells, and no negative cell. ``known`` cells
-    are fixed at their value (the reader has them from another table). With ``min_cell``, a
-    hidden cell of 1 to min_cell − 1 is shown as ``<min_cell``, and the reader bounds it so."""
-    counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
-    mask = np.atleast_2d(np.asarray(mask, dtype=bool))
-    known = np.zeros_like(mask) if known is None else np.atleast_2d(np.asarray(known, dtype=bool))
+def _equations(counts, mask, known):
+    """The cells hidden, and what a reader knows of them: row and column totals (lines of two
+    or more cells; a line of one has no total but the cell) and the known cells' values."""
     cells = list(zip(*np.nonzero(mask)))
     index = {cell: k for k, cell in enumerate(cells)}
     n_rows, n_cols = counts.shape
     a_eq, b_eq = [], []
-    # A line of one cell has no published total (its "total" is the cell): only lines of two
-    # or more cells give the attacker an equation.
-    for r in range(n_rows if n_cols > 1 else 0):
+    lines = ([[(r, c) for c in range(n_cols)] for r in range(n_rows if n_cols > 1 else 0)]
+             + [[(r, c) for r in range(n_rows)] for c in range(n_cols if n_rows > 1 else 0)])
+    for line in lines:
         row = np.zeros(len(cells))
-        for c in range(n_cols):
-            if (r, c) in index:
-                row[index[(r, c)]] = 1
+        for cell in line:
+            if cell in index:
+                row[index[cell]] = 1
         if row.any():
             a_eq.append(row)
-            b_eq.append(counts[r][mask[r]].sum())
-    for c in range(n_cols if n_rows > 1 else 0):
-        col = np.zeros(len(cells))
-        for r in range(n_rows):
-            if (r, c) in index:
-                col[index[(r, c)]] = 1
-        if col.any():
-            a_eq.append(col)
-            b_eq.append(counts[:, c][mask[:, c]].sum())
+            b_eq.append(sum(counts[cell] for cell in line if mask[cell]))
     for cell, k in index.items():
         if known[cell]:
             fixed = np.zeros(len(cells))
             fixed[k] = 1
             a_eq.append(fixed)
             b_eq.append(counts[cell])
+    return cells, index, a_eq, b_eq
+
+
+def _box(counts, cells, known, min_cell):
+    return [(1, min_cell - 1) if min_cell and 0 < counts[cell] < min_cell and not known[cell]
+            else (0, None) for cell in cells]
+
+
+def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,
+                min_cell: int | None = None, gaps: bool = True) -> list[tuple[float, float]]:
+    """(min, max) of each suppressed cell (in ``np.nonzero(mask)`` order) over every table with
+    the same row totals, column totals and shown cells, and no negative cell. ``known`` cells
+    are fixed at their value (the reader has them from another table). With ``min_cell``, a
+    hidden cell of 1 to min_cell − 1 is shown as ``<min_cell``, and the reader bounds it so;
+    with ``gaps`` too, a ``·`` cell is 0 or at least min_cell (integer programs)."""
+    counts = np.nan_to_num(np.atleast_2d(np.asarray(counts, dtype=float)), nan=0.0)
+    mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+    known = np.zeros_like(mask) if known is None else np.atleast_2d(np.asarray(known, dtype=bool))
+    cells, index, a_eq, b_eq = _equations(counts, mask, known)
     if not a_eq:
         return [(0.0, np.inf)] * len(cells)
-    box = [(1, min_cell - 1) if min_cell and 0 < counts[cell] < min_cell and not known[cell]
-           else (0, None) for cell in cells]
+    box = _box(counts, cells, known, min_cell)
     out = []
     for k in range(len(cells)):
         objective = np.zeros(len(cells))
@@ -155,10 +164,8 @@ def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,
         lo = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
         hi = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
         out.append((lo.fun, -hi.fun))
-    if not min_cell:
+    if not (min_cell and gaps):
         return out
-    # The reader also knows that a hidden cell not marked <min_cell is not small (0 or at least
-    # min_cell): the report's attacker uses it, so the audit does too.
     kinds = {cell: SimpleNamespace(kind="known" if known[cell] else
                                    "primary" if box[k][0] == 1 else "secondary")
              for cell, k in index.items()}
@@ -169,3 +176,50 @@ def cell_bounds(counts: np.ndarray, mask: np.ndarray, *, known=None,
             for j, (a, b) in enumerate(zip(a_eq, b_eq))]
     found = solve_with_gaps(cells, rows, kinds, found, min_cell=min_cell, integer=True)
     return [tuple(found[cell][:2]) for cell in cells]
+
+
+def gap_pinned(counts, mask, known, min_cell: int, bounds) -> list[tuple[int, int]]:
+    """Hidden cells that have one whole value once a reader knows a ``·`` cell is 0 or at
+    least min_cell, found without bounding every cell: the true table is one solution, so a
+    cell is pinned exactly when no whole-number table of the same totals gives it another
+    value. Each table found that way frees every cell it changes (typically a handful of
+    feasibility problems for a whole table, where bounds take two integer programs a cell)."""
+    cells, index, a_eq, b_eq = _equations(counts, mask, known)
+    box = _box(counts, cells, known, min_cell)
+    secondary = [k for k, cell in enumerate(cells) if box[k][0] == 0 and not known[cell]]
+    kinds = {k: SimpleNamespace(kind="secondary" if k in secondary else "primary")
+             for k in range(len(cells))}
+    if not a_eq or not any(in_gap(kinds[k], bounds[k], min_cell) for k in secondary):
+        return []
+    n, m = len(cells), len(secondary)
+    truth = np.array([counts[cell] for cell in cells])
+    top = [b[1] for b in bounds]
+    link = np.zeros((2 * m, n + m))
+    for j, k in enumerate(secondary):
+        big = top[k] if math.isfinite(top[k]) else max(1e4, 10 * max(b_eq))
+        link[2 * j, k], link[2 * j, n + j] = 1.0, -float(min_cell)    # x ≥ min_cell·z
+        link[2 * j + 1, k], link[2 * j + 1, n + j] = 1.0, -big        # x ≤ M·z
+    constraints = [LinearConstraint(link, np.tile([0.0, -np.inf], m), np.tile([np.inf, 0.0], m)),
+                   LinearConstraint(np.hstack([np.asarray(a_eq), np.zeros((len(a_eq), m))]),
+                                    b_eq, b_eq)]
+    low = np.array([b[0] for b in box] + [0] * m, dtype=float)
+    high = np.array([np.inf if b[1] is None else b[1] for b in box] + [1] * m, dtype=float)
+    open_ = {k for k in range(n) if not known[cells[k]]}
+    freed: set = set()
+    for k in sorted(open_):
+        if k in freed:
+            continue
+        for side in (-1, 1):
+            lo, hi = low.copy(), high.copy()
+            if side < 0:
+                hi[k] = min(hi[k], truth[k] - 1)
+            else:
+                lo[k] = max(lo[k], truth[k] + 1)
+            if lo[k] > hi[k]:
+                continue
+            res = milp(np.zeros(n + m), integrality=np.ones(n + m), bounds=Bounds(lo, hi),
+                       constraints=constraints)
+            if res.status == 0:
+                freed |= {d for d in range(n) if abs(res.x[d] - truth[d]) > 0.5}
+                break
+    return [cells[k] for k in sorted(open_ - freed) if truth[k] > 0]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evaluation.disclosure.attack_reading import (CountTable, LongTable, Number, Partition,
@@ -259,6 +259,36 @@ def test_secondary_suppression_withstands_an_attacker_who_reads_the_marks():
     assert audit(counts, mask, min_cell=5) == []
     cells, relations = _grid(counts, mask)
     assert not attack_with_truth(cells, relations, _truth(counts))["exposed"].any()
+
+
+def test_the_audit_finds_a_cell_pinned_only_by_what_a_dot_cannot_be():
+    """1 + 5 | 10 + 10 all hidden: the linear programs leave the 1 anywhere in 1 … 4, but the
+    5 beside it is a · (0 or ≥ 5) in a row of 6, so it is 5 and the 1 is 1 — and the whole
+    table follows. Without min_cell the reader knows no marks and pins nothing."""
+    counts = np.array([[1, 5], [10, 10]])
+    everything = np.ones_like(counts, dtype=bool)
+    assert sorted(audit(counts, everything, min_cell=5)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert audit(counts, everything) == []
+    lp = cell_bounds(counts, everything, min_cell=5, gaps=False)[0]
+    assert lp == (1.0, 4.0)                      # the linear programs alone see nothing
+    exact = cell_bounds(counts, everything, min_cell=5)
+    assert exact[0] == (1.0, 1.0) and exact[1] == (5.0, 5.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.integers(0, 12), min_size=3, max_size=3), min_size=2, max_size=3))
+def test_the_fast_audit_agrees_with_the_exact_bounds(rows):
+    """The audit's witness search (one feasible table frees every cell it changes) pins the
+    same cells as bounding each cell with two integer programs."""
+    counts = np.array(rows)
+    primary = (counts >= 1) & (counts <= 4)
+    mask = primary | secondary_suppression(counts, primary)      # patterns blind to the gap
+    exact = cell_bounds(counts, mask, min_cell=5)
+    cells = list(zip(*np.nonzero(mask)))
+    pinned = sorted(c for c, (lo, hi) in zip(cells, exact)
+                    if math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1 and counts[c] > 0
+                    or hi - lo < 0.5 and counts[c] > 0)
+    assert sorted(c for c in audit(counts, mask, min_cell=5) if counts[c] > 0) == pinned
 
 
 # --------------------------------------------------------------------------- the LP itself
