@@ -17,6 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.disclosure.rules import SAFE_ATTRIBUTE, SAFE_CLASS, SIDECAR_SUFFIX, DisclosureRules
+from evaluation.disclosure.table_view import TableView
+from evaluation.language.catalogue import using
+from evaluation.language.formats import MISSING
 
 # Columns shown with decimals even when every value happens to be whole.
 DECIMAL_COLUMNS = {"estimate", "ci_low", "ci_high", "share", "p_value", "p_adjusted"}
@@ -96,10 +99,42 @@ class SafeTable:
                 # The row's group: the checker must not read a 0/1 key (has_ip) as a count.
                 "keys": list(self.record.get("keys") or [])}
 
+    def written(self) -> tuple[pd.DataFrame, dict]:
+        """The table as its report writes it (:mod:`.table_view`: labels, the language's
+        numbers, no row numbers) and ``{"counts", "shares", "keys"}``: the new headers of its
+        count, share and key columns. Without a view (a Disclosure not made for a study),
+        the shown table with its own column names."""
+        view = TableView.of_record(self.record)
+        shown = self.shown
+        keys = list(self.record.get("keys") or [])
+        if not isinstance(shown.index, pd.RangeIndex):    # the index is a key (a category)
+            names = [n if n is not None else "" for n in shown.index.names]
+            shown = shown.reset_index(names=names) if len(names) > 1 or names[0] not in \
+                shown.columns else shown.reset_index(drop=True)
+            keys = [*names, *keys]
+        counts = [*self.dependents] + ([c for c in shown.columns if c not in keys
+                                        and c != "share"] if self.record.get("kind") == "counts"
+                                       else [])
+        if view is None:
+            return shown, {"counts": counts, "shares": list(self.record.get("shares") or []),
+                           "keys": keys}
+        with using(view.code):
+            frame, kinds = view.frame(shown, keys=keys, counts=counts,
+                                      shares=list(self.record.get("shares") or [])
+                                      + (["share"] if "share" in shown.columns else []),
+                                      marks=(self.rules.suppressed_text, self.rules.protected_text),
+                                      percent_shares=set(self.record.get("percent") or []))
+        return frame, {**kinds, "keys": [view.header(k) for k in keys]}
+
     def _repr_html_(self) -> str:
-        attrs = html.escape(json.dumps(self.html_attributes(), ensure_ascii=False), quote=True)
-        body = self.shown.to_html(classes=["dataframe", SAFE_CLASS], na_rep="", escape=True,
-                                  float_format=lambda v: f"{v:.3f}")
+        frame, kinds = self.written()
+        attrs = {**self.html_attributes(), **kinds}
+        attrs = html.escape(json.dumps(attrs, ensure_ascii=False, default=str), quote=True)
+        view = TableView.of_record(self.record)
+        body = frame.to_html(classes=["dataframe", SAFE_CLASS], na_rep=MISSING if view else "",
+                             escape=True, index=view is None and not isinstance(
+                                 frame.index, pd.RangeIndex),
+                             float_format=lambda v: f"{v:.3f}")
         body = body.replace("<table ", f"<table {SAFE_ATTRIBUTE}=\"{attrs}\" ", 1)
         note = self.footnote()
         if note:

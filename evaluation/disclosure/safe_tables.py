@@ -31,6 +31,8 @@ from evaluation.disclosure.report_summary import (LOG_ATTRIBUTE, SUMMARY_CLASS, 
                                                   summary_html)
 from evaluation.disclosure.safe_table import SafeTable, with_shown_margins, with_shown_total
 from evaluation.disclosure.suppression import secondary_suppression
+from evaluation.disclosure.table_view import TableView
+from evaluation.language.catalogue import activate
 
 
 class Disclosure:
@@ -63,12 +65,17 @@ class Disclosure:
         # a batch's release links the counts of the runs through them.
         self.subset: dict = {}
         self.partition: dict = {}
+        self.view: TableView | None = None     # the language and labels tables are written in
 
     @classmethod
-    def for_study(cls, study, *, internal: bool = False) -> "Disclosure":
+    def for_study(cls, study, *, internal: bool = False,
+                  language: str | None = None) -> "Disclosure":
         """The study's rules (``disclosure:`` in study.yaml); ``internal`` for a run whose
-        report is not to be shared (person-level figures allowed, every page labelled)."""
+        report is not to be shared (person-level figures allowed, every page labelled); tables
+        written in ``language`` (default: the manifest's) with the study's labels."""
         sdc = cls(DisclosureRules.from_manifest(study.manifest.disclosure), internal=internal)
+        # The report's language: its tables, and the messages of what follows (gettext-style).
+        sdc.view = TableView(activate(language or study.manifest.language).code, study.labels())
         column = getattr(study, "institution_column", None)
         if column and hasattr(study, "institutions"):
             sdc.partition = {str(column): [str(i) for i in study.institutions()]}
@@ -130,7 +137,9 @@ class Disclosure:
         for col, names in ids.items():
             cell_ids[col] = pd.Series(names, index=values.index, dtype=object)
         return self._finish(values, primary, secondary, name, kind="rows", notes=notes,
-                            population=spec.population, extra={"keys": list(map(str, spec.keys))},
+                            population=spec.population,
+                            extra={"keys": list(map(str, spec.keys)), "shares": list(spec.shares),
+                                   "percent": sorted(spec.percent)},
                             cell_ids=cell_ids, dependents=dependents)
 
     def _spec(self, t, n, counts, complements, keys, population, name) -> RowSpec:
@@ -342,6 +351,8 @@ class Disclosure:
                   "suppressed": int((primary | secondary).to_numpy().sum()),
                   "margins": margins, "population": population, **(extra or {})}
         self.log.append(record)
+        if self.view is not None:    # kept with the table: a release writes it again alike
+            record = {**record, "view": self.view.as_record(values)}
         table = SafeTable(values, primary, secondary, record, self.rules, list(notes),
                           disclosure=self, cell_ids=cell_ids, dependents=dict(dependents or {}))
         self.tables.append(table)

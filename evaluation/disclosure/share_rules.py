@@ -163,7 +163,7 @@ def unprotected_counts(t: ReadTable, min_cell: int) -> list[tuple[str, str, str]
     out = []
     for j in t.counts:
         name = last_label(t.header[j])
-        if not COUNT_NAME.match(name) or NOT_PEOPLE_COUNT.search(name):
+        if j not in t.told and (not COUNT_NAME.match(name) or NOT_PEOPLE_COUNT.search(name)):
             continue
         for i, row in enumerate(t.cells):
             if row[j].number and 1 <= row[j].value < k:

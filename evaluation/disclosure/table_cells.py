@@ -36,6 +36,7 @@ class ReadTable:
     marks: Marks = field(default_factory=Marks)
     percent: set = field(default_factory=set)   # share columns written as 0–100
     mask: object = str                          # how a label may appear in a finding
+    told: set = field(default_factory=set)      # count columns the layer's record names
 
     def share_at(self, i: int, j: int) -> tuple[float, int] | None:
         """``(share 0–1, decimals of it)`` of cell ``(i, j)`` in a share column, or of a
@@ -97,10 +98,13 @@ def read_table(table: ShownTable, where: str) -> ReadTable:
     """Read every cell of ``table`` with its own marks and give each column its role."""
     marks = Marks.of(table.meta)
     # The layer says which columns are the row's keys (a 0/1 has_ip is not a count of people).
-    keys = set((table.meta or {}).get("keys") or []) if isinstance(table.meta, dict) else set()
+    meta = table.meta if isinstance(table.meta, dict) else {}
+    keys = set(meta.get("keys") or [])
+    # ... and, its headers being labels in the report's language, its counts and shares.
+    told_counts, told_shares = set(meta.get("counts") or []), set(meta.get("shares") or [])
     cells = [[read_cell(c, marks) for c in row] for row in table.rows]
     width = len(table.header)
-    labels, counts, shares, numeric, percent = [], [], [], [], set()
+    labels, counts, shares, numeric, percent, told = [], [], [], [], set(), set()
     for j in range(width):
         column = [row[j] for row in cells if j < len(row)]
         name = last_label(table.header[j]) if table.header[j] else ""
@@ -112,7 +116,11 @@ def read_table(table: ShownTable, where: str) -> ReadTable:
             labels.append(j)
         elif numbers and not texts:
             numeric.append(j)
-            kind = _share_kind(name, numbers)
+            kind = _share_kind(name, numbers) or ("share" if name in told_shares else None)
+            if name in told_counts and all(r.whole and r.value >= 0 for r in numbers):
+                counts.append(j)
+                told.add(j)
+                continue
             if kind:
                 shares.append(j)
                 if kind == "percent":
@@ -124,7 +132,8 @@ def read_table(table: ShownTable, where: str) -> ReadTable:
         elif texts or j in table.index_columns or (column and not numbers):
             if not numeric:               # labels after the numbers are notes, not keys
                 labels.append(j)
-    read = ReadTable(table, where, cells, labels, counts, shares, marks=marks, percent=percent)
+    read = ReadTable(table, where, cells, labels, counts, shares, marks=marks, percent=percent,
+                     told=told)
     read.shares = [j for j in shares if last_label(table.header[j]).lower() != "estimate"
                    or read.proportion_rows(j)]
     read.keys = [tuple(row[j].text for j in labels) for row in cells]
