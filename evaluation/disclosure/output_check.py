@@ -2,8 +2,9 @@
 sharing. ``check_path`` finds, ``run_check`` runs the verb, ``report`` and ``write_json`` give
 what was found as text and as JSON.
 
-``check_path`` reads executed notebooks (``.ipynb``), HTML reports (``.html``/``.htm``) and
-tables (``.csv``, ``.xlsx``), a file or a whole folder, and returns one row per finding:
+``check_path`` reads executed notebooks (``.ipynb``), HTML reports (``.html``/``.htm``),
+tables (``.csv``, ``.xlsx``), Word files and PDFs (``.docx``, ``.pdf``: :mod:`.document_files`),
+a file or a whole folder, and returns one row per finding:
 ``file``, ``where`` (``cell 7 output 1``, ``table 2 row 5 column n``, ``row 12 column n``,
 ``metadata papermill.input_path``, ``line 40``), ``rule`` and ``excerpt``. The excerpt is masked:
 a report of a leak must not repeat the leak (national IDs through
@@ -105,7 +106,7 @@ RULES = {
     "unreadable": "file that could not be read, so it was not checked",
     **LEAK_RULES,     # the leaks a reader with a calculator finds (docs/output-checker.md)
 }
-SUFFIXES = (".ipynb", ".html", ".htm", ".csv", ".xlsx")
+SUFFIXES = (".ipynb", ".html", ".htm", ".csv", ".xlsx", ".docx", ".pdf")
 REPORT_NAME = "disclosure_check.json"
 
 

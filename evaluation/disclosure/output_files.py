@@ -2,7 +2,8 @@
 
 A notebook gives its cell outputs (stream text, the richest text representation of each
 result, errors with their tracebacks), its metadata and its cell sources; an HTML report its
-visible text and tables; a CSV or XLSX file its cells. Each goes to the
+visible text and tables; a CSV or XLSX file its cells; a Word file or a PDF what
+:mod:`.document_files` reads of it. Each goes to the
 :class:`~.findings.Checker`, which applies the rules. Used by :mod:`.output_check`.
 
 What the layer says about a report goes to the Checker too: the disclosure log on the summary
@@ -20,6 +21,7 @@ import pandas as pd
 
 from evaluation.intake.national_id import mask_national_id, scan_frame
 from evaluation.intake.readers import detect_delimiter, detect_encoding
+from evaluation.disclosure.document_files import UnreadableDocument, check_docx, check_pdf
 from evaluation.disclosure.findings import Checker, national_ids_in
 from evaluation.disclosure.html_tables import HTMLScan
 from evaluation.disclosure.provenance import figure_record, internal_parameter
@@ -50,7 +52,11 @@ def check_file(checker: Checker, path: Path, name: str) -> list[tuple]:
             _csv(checker, path)
         elif suffix == ".xlsx":
             _xlsx(checker, path)
-    except _Unreadable as exc:
+        elif suffix == ".docx":
+            check_docx(checker, path)
+        elif suffix == ".pdf":
+            check_pdf(checker, path)
+    except (_Unreadable, UnreadableDocument) as exc:
         checker.add("file", "unreadable", str(exc))
     checker.finish_file()
     return checker.findings()

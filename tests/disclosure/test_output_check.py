@@ -507,9 +507,9 @@ def test_unreadable_files_are_findings_not_crashes(tmp_path):
 def test_bad_arguments_are_usage_errors(tmp_path):
     with pytest.raises(InputFileError):
         check_path(tmp_path / "missing")
-    (tmp_path / "x.pdf").write_bytes(b"%PDF")
-    with pytest.raises(ParameterError, match="x.pdf"):
-        check_path(tmp_path / "x.pdf")
+    (tmp_path / "x.pptx").write_bytes(b"PK")
+    with pytest.raises(ParameterError, match="x.pptx"):
+        check_path(tmp_path / "x.pptx")
     with pytest.raises(ParameterError, match="max_person_rows"):
         check_path(tmp_path, max_person_rows=-1)
 
