@@ -14,9 +14,7 @@ anything runs: papermill would only warn about an unknown name (papermill #818).
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import os
 import re
 import unicodedata
@@ -27,9 +25,8 @@ import yaml
 
 from evaluation.errors import ManifestError, ParameterError
 from evaluation.report import coerce_parameters, notebook_parameters
+from evaluation.report.stamp import input_fingerprint, run_key
 from evaluation.constraints import StrictYAMLLoader, check_keys
-from evaluation.intake.manifest import load_manifest
-from evaluation.study import resolve_study_path
 
 KEYS = {"notebook", "output", "parameters", "grid", "timeout_s", "retries", "title", "key",
         "compare_by", "slides"}
@@ -164,46 +161,6 @@ def expand_runs(spec: BatchSpec, cwd: Path) -> list[Run]:
                         timeout_s=spec.timeout_s, output=str(spec.output.resolve()),
                         slides=spec.slides))
     return runs
-
-
-def run_key(notebook_bytes: bytes, parameters: dict, data: str) -> str:
-    """sha256 of the notebook's bytes, its parameters (canonical JSON) and the input data."""
-    h = hashlib.sha256()
-    h.update(hashlib.sha256(notebook_bytes).digest())
-    h.update(json.dumps(parameters, sort_keys=True, ensure_ascii=False, default=str).encode())
-    h.update(data.encode())
-    return h.hexdigest()
-
-
-def input_fingerprint(study, cwd: Path) -> str:
-    """A hash of what a study run reads: the manifest, every source file, the study's own
-    instrument definitions and the shipped ones. Changing any byte of them changes the key,
-    so ``--resume`` re-runs."""
-    if not isinstance(study, str) or not study:
-        return "no-study"
-    previous = os.getcwd()
-    try:
-        os.chdir(cwd)
-        manifest = load_manifest(resolve_study_path(study))
-    finally:
-        os.chdir(previous)
-    files = [manifest.path] + [Path(spec.file) for spec in manifest.sources.values()]
-    for folder in (manifest.path.parent / "instruments", Path(__file__).parents[2] / "instruments"):
-        if folder.is_dir():
-            files += sorted(folder.glob("*.yaml"))
-    h = hashlib.sha256()
-    for file in files:
-        h.update(file.name.encode())
-        h.update(_file_hash(Path(file)))
-    return h.hexdigest()
-
-
-def _file_hash(path: Path) -> bytes:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.digest()
 
 
 def _as_passed(name: str, value, base: Path, cwd: Path):

@@ -42,7 +42,9 @@ EXAMPLES = {
     "review": "example:\n  ipeval review reports/batch --checker kari\n  ipeval review "
               "reports/batch --researcher ola --port 8765",
     "verify": "example:\n  ipeval verify release.zip\n  ipeval verify release.zip --against "
-              "reports/batch\nexit 0: verified; 1: a file changed, added or not approved",
+              "reports/batch\n  ipeval verify reports/overview/study_overview.html --study "
+              "data_synthetic/study.yaml\nexit 0: verified; 1: a file changed, added, missing "
+              "or not approved; 2: no stamp, unreadable file or no such study",
     "results": "example:\n  ipeval results reports/batch\n  ipeval results reports/batch/results.duckdb "
                "--json",
 }
@@ -159,10 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=_review)
 
-    p = verb("verify", "check a release bundle: every hash, and nothing unapproved inside")
-    p.add_argument("bundle", type=Path, help="the bundle (ZIP) `ipeval release --bundle` wrote")
+    p = verb("verify", "check a release bundle (every hash, nothing unapproved inside), or "
+             "whether a report still matches the inputs its stamp records")
+    p.add_argument("path", type=Path, metavar="ZIP|REPORT",
+                   help="a bundle (ZIP) `ipeval release --bundle` wrote, or a report (.html, "
+                        ".slides.html) or executed notebook (.ipynb) of `ipeval run`")
     p.add_argument("--against", type=Path, default=None, metavar="OUT",
-                   help="also compare with the batch folder's decisions and release record")
+                   help="bundle: also compare with the batch folder's decisions and release record")
+    p.add_argument("--study", type=Path, default=None,
+                   help="report: the study it was made from (default: the one its stamp names)")
     p.set_defaults(func=_verify)
 
     p = verb("results", "the collected results of a batch as a table")
@@ -232,8 +239,8 @@ def _review(args) -> int:
 
 
 def _verify(args) -> int:
-    from evaluation.cli.release import verify_of_bundle
-    return verify_of_bundle(args)
+    from evaluation.cli.release import verify_of_path
+    return verify_of_path(args)
 
 
 def _run(args) -> int:

@@ -34,6 +34,10 @@ __all__ = [
 
 # 11 digits, optionally "DDMMYY NNNNN" / "DDMMYY-NNNNN", not inside a longer run of digits.
 _IN_TEXT = re.compile(r"(?<![0-9])([0-9]{6})[ \-]?([0-9]{5})(?![0-9])")
+# A digest in hexadecimal (MD5 and longer: git commits, the SHA-256 of a report's provenance
+# stamp) is one number written in base 16; 11 decimal digits inside it are not an ID (about
+# one SHA-256 in 5 000 holds a run that passes the check digits).
+_HEX_WORD = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{32,}|[0-9A-F]{32,})(?![0-9A-Za-z])")
 # Prefilter for pandas: no look-around, so the pyarrow (RE2) string engine can run it too.
 CANDIDATE = r"[0-9]{6}[ \-]?[0-9]{5}"
 
@@ -62,7 +66,10 @@ def find_national_ids(text: str, *, allow_2032: bool = True) -> list[tuple[int, 
     Candidates are 11 consecutive digits, or ``DDMMYY NNNNN`` / ``DDMMYY-NNNNN`` (one space or
     hyphen after the sixth digit), not preceded or followed by another digit: a longer run of
     digits (an account number, a timestamp) is never split. Only candidates with valid check
-    digits and date count, which rejects about 99 % of random 11-digit numbers.
+    digits and date count, which rejects about 99 % of random 11-digit numbers. Nor are digits
+    read inside a hexadecimal word of 32 characters or more (one case, between characters
+    that are neither letters nor digits): an MD5, SHA-1 or SHA-256 digest, whose decimal runs
+    are part of a number in base 16.
 
     Examples
     --------
@@ -70,14 +77,21 @@ def find_national_ids(text: str, *, allow_2032: bool = True) -> list[tuple[int, 
     [(8, 20, '31129956715')]
     >>> find_national_ids("tlf 12345678901")
     []
+    >>> find_national_ids("sha256 22492061879a16b906982f2381ad3b4091282f6ed1cbcc7e0fe4ba370af18e98")
+    []
     """
     if not isinstance(text, str):
         return []
-    found = []
+    found, hex_words = [], None
     for match in _IN_TEXT.finditer(text):
         digits = match.group(1) + match.group(2)
-        if is_valid_national_id(digits, allow_2032=allow_2032):
-            found.append((match.start(), match.end(), digits))
+        if not is_valid_national_id(digits, allow_2032=allow_2032):
+            continue
+        if hex_words is None:          # looked for only once a candidate passed the checks
+            hex_words = [m.span() for m in _HEX_WORD.finditer(text)]
+        if any(start < match.end() and match.start() < end for start, end in hex_words):
+            continue
+        found.append((match.start(), match.end(), digits))
     return found
 
 

@@ -8,6 +8,10 @@ and slides, and the key figures it records.
   findings or an internal run kept in ``internal/``, its texts masked;
 - :mod:`.html` — the report as standalone HTML (an internal run's with its banner);
 - :mod:`.slides` — the same report as reveal.js slides;
+- :mod:`.stamp` — the provenance stamp of a run, in its notebook and at the end of its pages;
+- :mod:`.verify_stamp` — ``ipeval verify REPORT``: does a report still match its inputs;
+- :mod:`.documents` — the report as Word (pandoc, with :mod:`.reference_doc`'s styles) and PDF
+  (Debian's Chromium), from the page :mod:`.document_html` prepares;
 - :mod:`.records` — ``record(name, value)``: key figures a batch collects;
 - :mod:`.record_checks` — records checked before a batch stores them.
 
@@ -28,6 +32,10 @@ _LAZY = {
     "render_slides": "slides", "slide_types": "slides", "slides_html": "slides",
     "Gate": "gate", "is_internal": "gate", "internal_folder": "gate", "with_banner": "gate",
     "check_records": "record_checks",
+    "run_stamp": "stamp", "run_key": "stamp", "input_fingerprint": "stamp",
+    "input_hashes": "stamp", "stamp_footer": "stamp",
+    "read_stamp": "verify_stamp", "verify_report": "verify_stamp",
+    "write_docx": "documents", "write_pdf": "documents",
 }
 
 __all__ = ["read_records", "record", "record_estimates", *_LAZY]

@@ -20,6 +20,7 @@ from evaluation.report.html import render_html
 from evaluation.report.kernels import IPCKernelManager
 from evaluation.report.parameters import check_study_parameter, coerce_parameters, effective_study
 from evaluation.report.slides import slides_html
+from evaluation.report.stamp import run_stamp
 
 _USAGE_ERRORS = {cls.__name__: cls for cls in vars(errors).values()
                  if isinstance(cls, type) and issubclass(cls, errors.IpevalError) and cls.exit_code == 2}
@@ -104,8 +105,16 @@ def run_notebook(notebook, parameters: dict | None = None, out_dir="reports", *,
         status = "failed"
         error = f"{notebook} could not be executed: {type(exc).__name__}: {gate.masked(str(exc))}."
     seconds = time.time() - started
+    stamp = None
+    if not error:
+        try:       # after the run: the stamp says what the report was made from
+            stamp = run_stamp(notebook, params, cwd=cwd)
+        except (IpevalError, OSError) as exc:      # an input went away while it ran
+            status = "failed"
+            error = (f"{notebook} ran, but its provenance stamp could not be made: "
+                     f"{gate.masked(str(exc))}. Run it again once its inputs are in place.")
     if executed.is_file():
-        _local_paths_out(executed)
+        _finish_metadata(executed, stamp)
     if error:
         kept, check = _failed_notebook(gate, executed, shared)
         error += f" The executed notebook with the error is kept at {kept}" + (
@@ -192,14 +201,18 @@ def _relative_paths(params: dict, cwd) -> dict:
             else value for name, value in params.items()}
 
 
-def _local_paths_out(executed: Path) -> None:
+def _finish_metadata(executed: Path, stamp: dict | None) -> None:
     """papermill records where the notebook was read and written; an absolute path there
-    names the user's machine in a file meant to be shared. Keep the file names only."""
+    names the user's machine in a file meant to be shared. Keep the file names only, and add
+    the run's provenance stamp (``metadata["ipeval"]["stamp"]``), which the HTML and slides
+    show at their end."""
     nb = nbformat.read(str(executed), as_version=4)
     meta = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if meta.get(key):
             meta[key] = Path(meta[key]).name
+    if stamp is not None:
+        nb.metadata.setdefault("ipeval", {})["stamp"] = stamp
     nbformat.write(nb, str(executed))
 
 

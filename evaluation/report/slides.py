@@ -26,6 +26,7 @@ from nbconvert import SlidesExporter
 from evaluation.disclosure.output_check import check_path
 from evaluation.errors import DisclosureFindings, InputFileError
 from evaluation.report.gate import Gate, is_internal, rule_counts, with_banner
+from evaluation.report.stamp import stamp_footer, stamp_language
 from evaluation.study import resolve_study_path
 
 __all__ = ["render_slides", "slide_types", "slides_html"]
@@ -65,10 +66,12 @@ def slide_types(nb) -> list[str]:
 
 
 def slides_html(executed, *, reveal_url_prefix: str | None = None,
-                internal: bool | None = None) -> str:
+                internal: bool | None = None, language: str | None = None) -> str:
     """An executed notebook as reveal.js slides (code hidden), as text; an internal run's
     (``internal``; by default read from the notebook) with the banner "INTERNAL — not for
-    sharing" on every slide. Nothing is checked or written: see :func:`render_slides`.
+    sharing" on every slide. A stamped notebook's last slide is its provenance stamp
+    (:mod:`.stamp`, in ``language`` as :func:`.html.render_html` writes it). Nothing is
+    checked or written: see :func:`render_slides`.
 
     Raises
     ------
@@ -85,6 +88,13 @@ def slides_html(executed, *, reveal_url_prefix: str | None = None,
     nb = copy.deepcopy(nb)    # the slide types are for this rendering only
     for cell, kind in zip(nb.cells, slide_types(nb)):
         cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
+    stamp = (nb.metadata.get("ipeval") or {}).get("stamp")
+    if stamp:      # a slide of its own at the end, shown as an output (code is hidden)
+        footer = stamp_footer(stamp, language or stamp_language(stamp))
+        cell = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/html": footer})])
+        cell.metadata["slideshow"] = {"slide_type": "slide"}
+        nb.cells.append(cell)
     exporter = SlidesExporter(exclude_input=True, exclude_input_prompt=True,
                               exclude_output_prompt=True, reveal_scroll=True)
     if reveal_url_prefix is not None:
