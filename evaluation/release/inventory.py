@@ -13,7 +13,6 @@ never listed; those in ``internal/`` only as outputs that failed the check.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from evaluation.errors import InputFileError
 from evaluation.report.gate import INTERNAL_DIR, INTERNAL_RULE
 from evaluation.report.record_checks import check_records
 from evaluation.report.records import read_records
+from evaluation.report.stamp import file_sha256
 from evaluation.version import __version__
 
 __all__ = ["RELEASE_FILE", "SCHEMA", "build_release", "file_sha256", "read_release",
@@ -37,14 +37,6 @@ _KINDS = {".html": "report", ".ipynb": "notebook", ".csv": "table"}
 # Keys of a count's conditions that name what a row is, not a variable of the data.
 _NOT_VARIABLES = {"measure", "level", "variable", "method", "term", "reason", "group", "code",
                   "treatment", "row", "column", "estimand", "scale", "source", "kind", "table"}
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def build_release(out_dir, runs, *, statuses: dict, rules: dict, protection: dict,

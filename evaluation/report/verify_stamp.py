@@ -17,12 +17,14 @@ from pathlib import Path
 
 from evaluation.errors import InputFileError, IpevalError, ManifestError
 from evaluation.instruments import PROJECT_INSTRUMENTS
-from evaluation.report.stamp import (IPEVAL_ROOT, STAMP_ATTRIBUTE, STAMP_SCHEMA, file_sha256,
-                                     input_fingerprint, input_hashes, run_key)
+from evaluation.report.stamp import (IPEVAL_ROOT, SHORT, STAMP_ATTRIBUTE, STAMP_SCHEMA,
+                                     file_sha256, input_fingerprint, input_hashes, run_key)
 
 __all__ = ["FileCheck", "StampCheck", "read_stamp", "verify_report"]
 
-PREFIX = 12          # hex digits of a hash shown in the table
+# Hex digits of a hash shown in the table: as the stamp's own footer, too few for 11 digits in a
+# row (the form of a national ID), should the table be pasted where the checker reads.
+PREFIX = SHORT
 _HOW_TO_STAMP = ("a report or executed notebook written by `ipeval run` or `ipeval batch`, "
                  "which carry the stamp; run the notebook again to get one")
 
@@ -242,6 +244,8 @@ def _manifest_path(study, cwd: Path, report: Path, *, needed: bool) -> Path | No
         return None
     given = Path(study)
     path = given if given.is_absolute() else cwd / given
+    if not given.is_absolute() and not path.exists() and (cwd.parent / given).exists():
+        path = cwd.parent / given       # found one folder up, as the run found it
     path = path / "study.yaml" if path.is_dir() else path
     if not path.is_file():
         raise ManifestError(f"Study manifest not found: {given}. Expected the study.yaml (or "

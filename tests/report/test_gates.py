@@ -90,7 +90,9 @@ def test_an_internal_run_is_labelled_and_kept_internal(tmp_path, capsys):
     assert BANNER_TEXT in body[first:first + 600]
     slides = (out / "internal" / "person_level.slides.html").read_text(encoding="utf-8")
     leaves = slides.count("<section>") - slides.count("<section><section>")
-    assert leaves == 2 and slides.count('class="ipeval-internal"') == leaves
+    # the notebook's two slides and the provenance stamp's, each with the banner
+    assert leaves == 3 and slides.count('class="ipeval-internal"') == leaves
+    assert slides.count('class="ipeval-stamp"') == 1
     report = json.loads((out / "internal" / "disclosure_check.json").read_text())
     assert "internal_output" in report["counts"]
 
