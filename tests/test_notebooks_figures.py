@@ -30,9 +30,10 @@ def code_cells(notebook):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_notebook_has_the_internal_parameter_and_passes_it_on(notebook):
-    assert notebook_parameters(notebook)["internal"]["default"] is False
+    declared = notebook_parameters(notebook)
+    assert declared["internal"]["default"] is False and declared["language"]["default"] is None
     source = "\n".join(code_cells(notebook))
-    assert "Disclosure.for_study(s, internal=internal)" in source
+    assert "Disclosure.for_study(s, internal=internal, language=language)" in source
     assert "sdc.summary()" not in source and "disclosure_sentence" not in source
 
 
